@@ -1,0 +1,1 @@
+"""Model backends, each behind a small interface; :mod:`.factory` picks them from settings."""

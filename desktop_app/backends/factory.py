@@ -1,0 +1,80 @@
+"""Pick backend implementations from settings: the only place that chooses."""
+
+from __future__ import annotations
+
+from desktop_app.backends.asr.base import SpeechRecognizer
+from desktop_app.backends.llm.base import ChatModel
+from desktop_app.backends.tts.base import SpeechSynthesizer
+from desktop_app.bundled_models import Progress
+from desktop_app.config import AppPaths, Settings
+from desktop_app.core.turn import Backends
+from desktop_app.errors import ConfigError
+
+
+def make_asr(settings: Settings, paths: AppPaths, progress: Progress | None = None) -> SpeechRecognizer:
+    if settings.asr_provider == "embedded":
+        from desktop_app.backends.asr.whisper_local import WhisperRecognizer
+
+        return WhisperRecognizer(settings.asr_model, paths.models_dir, settings.asr_language, progress=progress)
+    if settings.asr_provider == "openai":
+        from desktop_app.backends.asr.openai_transcription import OpenAITranscriber
+
+        base_url = settings.asr_base_url or settings.llm_base_url
+        return OpenAITranscriber(base_url, settings.llm_api_key.get(), settings.asr_openai_model, settings.asr_language)
+    raise ConfigError(f"unknown ASR provider {settings.asr_provider!r}: use 'embedded' or 'openai'")
+
+
+def make_llm(settings: Settings, paths: AppPaths, progress: Progress | None = None) -> ChatModel:
+    provider = settings.resolved_llm_provider()
+    if provider == "embedded":
+        from desktop_app.backends.llm.llama_local import LlamaChatModel
+
+        return LlamaChatModel(
+            settings.resolved_llm_model(),
+            paths.models_dir,
+            threads=settings.llm_threads,
+            context=settings.llm_context,
+            max_tokens=settings.llm_max_tokens,
+            temperature=settings.llm_temperature,
+            progress=progress,
+        )
+    if provider == "openai":
+        from desktop_app.backends.llm.openai_chat import OpenAIChatModel
+
+        return OpenAIChatModel(
+            settings.llm_base_url,
+            settings.llm_api_key.get(),
+            settings.resolved_llm_model(),
+            vision=settings.resolved_vision(),
+            max_tokens=settings.llm_max_tokens,
+            temperature=settings.llm_temperature,
+        )
+    raise ConfigError(f"unknown LLM provider {settings.llm_provider!r}: use 'auto', 'embedded' or 'openai'")
+
+
+def make_tts(settings: Settings) -> SpeechSynthesizer:
+    if settings.tts_provider == "piper":
+        from desktop_app.backends.tts.piper_local import PiperSynthesizer
+
+        return PiperSynthesizer(settings.resolved_tts_voice())
+    if settings.tts_provider == "openai":
+        from desktop_app.backends.tts.openai_speech import OpenAISpeechSynthesizer
+
+        base_url = settings.tts_base_url or settings.llm_base_url
+        return OpenAISpeechSynthesizer(base_url, settings.llm_api_key.get(), settings.tts_model, settings.resolved_tts_voice())
+    raise ConfigError(f"unknown TTS provider {settings.tts_provider!r}: use 'piper' or 'openai'")
+
+
+def make_backends(settings: Settings, paths: AppPaths, progress: Progress | None = None) -> Backends:
+    return Backends(
+        asr=make_asr(settings, paths, progress),
+        llm=make_llm(settings, paths, progress),
+        tts=make_tts(settings),
+    )
+
+
+def make_engine(settings: Settings, paths: AppPaths, progress: Progress | None = None, conversation=None):
+    """An :class:`~desktop_app.core.engine.Engine` wired to the configured backends."""
+    from desktop_app.core.engine import Engine, default_store
+
+    return Engine(make_backends(settings, paths, progress), default_store(paths.data_dir), settings.system_prompt, conversation)

@@ -1,0 +1,116 @@
+"""Embedded llama.cpp (llama-cpp-python) in-process, streamed token by token."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+from desktop_app.backends.llm.base import ChatModel, Message, text_only
+from desktop_app.bundled_models import Progress, gguf_path
+from desktop_app.core.threads import ModelThread
+from desktop_app.errors import ModelNotFoundError
+
+
+@contextlib.contextmanager
+def _no_extra_buffer_types():
+    """Create models with llama.cpp's extra buffer types (AMX repacking) disabled.
+
+    On some x86 CPUs the default build segfaults in libggml-cpu on the first decode
+    when the AMX extra buffer type is used; ``GGML_AMX=0`` does not help. The field
+    lives in the ``llama_model_params`` struct that ``Llama.__init__`` fetches from
+    ``llama_model_default_params()``, so wrap that for the duration of construction.
+    """
+    import llama_cpp
+    import llama_cpp.llama as llama_module
+
+    original = llama_cpp.llama_model_default_params
+
+    def patched():
+        params = original()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    llama_module.llama_cpp.llama_model_default_params = patched
+    try:
+        yield
+    finally:
+        llama_module.llama_cpp.llama_model_default_params = original
+
+
+class LlamaChatModel(ChatModel):
+    def __init__(
+        self,
+        model: str = "qwen2.5-coder-1.5b",
+        cache_dir: Path | None = None,
+        threads: int = 0,
+        context: int = 4096,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        progress: Progress | None = None,
+    ) -> None:
+        self.name = f"llama.cpp {model}"
+        self._model_name = model
+        self._cache_dir = cache_dir or Path.home() / ".cache" / "aiwebcam" / "models"
+        self._threads = threads or (os.cpu_count() or 2)
+        self._context = context
+        self._max_tokens = max_tokens
+        self._temperature = temperature
+        self._progress = progress
+        self._llama = None
+        self._thread = ModelThread("llm")
+
+    async def load(self) -> None:
+        if self._llama is None:
+            self._llama = await self._thread.run(self._load_blocking)
+
+    def _load_blocking(self):
+        from llama_cpp import Llama
+
+        path = gguf_path(self._model_name, self._cache_dir, self._progress)
+        if self._progress:
+            self._progress(f"loading {path.name}", 1.0)
+        try:
+            with _no_extra_buffer_types():
+                llama = Llama(
+                    model_path=str(path),
+                    n_ctx=self._context,
+                    n_threads=self._threads,
+                    n_threads_batch=self._threads,
+                    n_batch=512,
+                    verbose=False,
+                )
+        except ValueError as exc:
+            raise ModelNotFoundError(f"cannot load {path}: {exc}") from None
+        # Warm-up: one token through the model, so the first real turn is not slower.
+        llama.create_completion("Hi", max_tokens=1)
+        return llama
+
+    async def stream(self, messages: list[Message]) -> AsyncIterator[str]:
+        await self.load()
+        prompt = text_only(messages)
+        async for delta in self._thread.stream(lambda stop: self._generate(prompt, stop)):
+            yield delta
+
+    def _generate(self, messages: list[Message], stop: threading.Event) -> Iterator[str]:
+        chunks = self._llama.create_chat_completion(
+            messages=messages,
+            stream=True,
+            max_tokens=self._max_tokens,
+            temperature=self._temperature,
+        )
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                delta = chunk["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta
+        finally:
+            chunks.close()
+
+    async def aclose(self) -> None:
+        self._thread.shutdown()

@@ -1,0 +1,86 @@
+"""Command line: ``aiwebcam`` (the app), ``aiwebcam ask``, ``aiwebcam history``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from typing import Sequence
+
+from desktop_app import __version__
+from desktop_app.config import AppPaths, Settings, load_settings
+from desktop_app.errors import AppError, redact
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aiwebcam", description="Talk face to face with an AI.")
+    parser.add_argument("--version", action="version", version=f"aiwebcam {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (never secrets)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command")
+
+    ask = sub.add_parser("ask", help="run one spoken (or typed) turn headless")
+    ask.add_argument("audio", nargs="?", help="the spoken question (WAV, MP3, Ogg, FLAC, ...)")
+    ask.add_argument("--text", default="", help="typed text (alone, or added after the transcript)")
+    ask.add_argument("--image", help="an image to show the model (vision-capable models only)")
+    ask.add_argument("--out", help="write the spoken reply to this WAV file")
+    ask.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    group = ask.add_mutually_exclusive_group()
+    group.add_argument("--conversation", metavar="ID", help="continue this saved conversation")
+    group.add_argument("--continue", dest="continue_latest", action="store_true", help="continue the latest conversation")
+
+    hist = sub.add_parser("history", help="list saved conversations, or print one")
+    hist.add_argument("id", nargs="?", help="the conversation to print")
+    hist.add_argument("--json", action="store_true")
+
+    sub.add_parser("settings", help="show the effective settings (keys hidden) and where they live")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    settings: Settings | None = None
+    try:
+        paths = AppPaths.from_env()
+        settings = load_settings(paths)
+        if args.command == "ask":
+            from desktop_app.commands.ask import run_ask
+
+            return asyncio.run(run_ask(args, settings, paths))
+        if args.command == "history":
+            from desktop_app.commands.history import run_history
+
+            return run_history(args, paths)
+        if args.command == "settings":
+            print(json.dumps({"settings_file": str(paths.settings_file), "data_dir": str(paths.data_dir), **settings.redacted()}, indent=2))
+            return 0
+        from desktop_app.commands.chat import run_chat
+
+        return asyncio.run(run_chat(settings, paths))
+    except AppError as exc:
+        _fail(str(exc), settings)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line unless --debug
+        if args.debug:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", settings)
+        return 70
+
+
+def _fail(message: str, settings: Settings | None) -> None:
+    key = settings.llm_api_key.get() if settings else ""
+    message = redact(message, key, os.environ.get("OPENAI_API_KEY"))
+    print(f"aiwebcam: error: {' '.join(message.split())}", file=sys.stderr)

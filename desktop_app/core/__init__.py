@@ -1,0 +1,1 @@
+"""The conversation engine: plain asyncio, no Qt, no aiohttp, no aiortc."""

@@ -1,0 +1,38 @@
+"""Per-turn latency figures, in milliseconds."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+
+def now_ms() -> float:
+    return time.perf_counter() * 1000.0
+
+
+@dataclass
+class TurnMetrics:
+    asr_ms: float | None = None  # transcription time after the end of speech
+    llm_ttft_ms: float | None = None  # LLM request -> first token
+    first_chunk_ms: float | None = None  # LLM request -> first speakable chunk
+    tts_first_audio_ms: float | None = None  # first chunk -> its first audio packet
+    v2v_ms: float | None = None  # end of speech (or text submitted) -> first audio packet
+    llm_tokens: int = 0
+    llm_ms: float | None = None  # LLM request -> last token
+    audio_ms: float = 0.0  # length of the spoken reply
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+    def summary(self) -> str:
+        parts = []
+        for label, value in (
+            ("ASR", self.asr_ms),
+            ("first token", self.llm_ttft_ms),
+            ("first chunk", self.first_chunk_ms),
+            ("TTS", self.tts_first_audio_ms),
+            ("voice-to-voice", self.v2v_ms),
+        ):
+            if value is not None:
+                parts.append(f"{label} {value:.0f} ms")
+        return ", ".join(parts)

@@ -1,0 +1,76 @@
+"""Run blocking model work off the event loop.
+
+Each model gets its own single worker thread (:class:`ModelThread`): calls to one model
+are serialized (llama.cpp and ONNX sessions are not re-entrant) and the event loop never
+waits on a model. CTranslate2, llama.cpp and onnxruntime release the GIL while working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import AsyncIterator, Callable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+_ITEM, _ERROR, _END = range(3)
+
+
+class ModelThread:
+    def __init__(self, name: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+    async def run(self, fn: Callable[..., T], *args) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    async def stream(self, make_iter: Callable[[threading.Event], Iterator[T]]) -> AsyncIterator[T]:
+        """Iterate a blocking iterator in the worker thread, yielding its items here.
+
+        ``make_iter`` receives a stop event; when the consumer stops early (break,
+        cancellation), the event is set and the iterator is abandoned at its next item.
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
+        stop = threading.Event()
+
+        def post(kind: int, item: object) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, (kind, item))
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                stop.set()
+
+        def work() -> None:
+            iterator = None
+            try:
+                iterator = make_iter(stop)
+                for item in iterator:
+                    if stop.is_set():
+                        break
+                    post(_ITEM, item)
+            except BaseException as exc:  # handed to the consumer
+                post(_ERROR, exc)
+            finally:
+                close = getattr(iterator, "close", None)
+                if close is not None:
+                    try:
+                        close()
+                    except Exception:
+                        pass
+                post(_END, None)
+
+        loop.run_in_executor(self._executor, work)
+        try:
+            while True:
+                kind, item = await queue.get()
+                if kind == _END:
+                    return
+                if kind == _ERROR:
+                    raise item  # type: ignore[misc]
+                yield item  # type: ignore[misc]
+        finally:
+            stop.set()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

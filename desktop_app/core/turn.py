@@ -1,0 +1,239 @@
+"""One turn: audio (or typed text) in -> ASR -> streamed LLM -> chunker -> TTS -> Opus out.
+
+A turn is one task tree. :meth:`Turn.cancel` closes the gates at once (no audio packet
+or text delta of this turn is emitted after it returns), tells every sink to drop what
+it holds, cancels the tree, and the reply is stored as far as it was delivered, marked
+interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from desktop_app.backends.asr.base import SpeechRecognizer
+from desktop_app.backends.llm.base import ChatModel
+from desktop_app.backends.tts.base import SpeechSynthesizer
+from desktop_app.core.chunker import SpeechChunk, SpeechChunker
+from desktop_app.core.conversation import Conversation, TurnRecord
+from desktop_app.core.events import (
+    AudioPacket,
+    ChunkSpoken,
+    Event,
+    MetricsReady,
+    NoSpeech,
+    ReplyDelta,
+    Transcript,
+    TurnCancelled,
+    TurnError,
+    TurnFinished,
+    TurnStarted,
+)
+from desktop_app.core.metrics import TurnMetrics, now_ms
+from desktop_app.core.sinks import AudioSink
+from desktop_app.errors import AppError
+from desktop_app.media.opus import packet_duration_ms
+
+
+@dataclass(frozen=True)
+class TurnInput:
+    audio: np.ndarray | None = None  # 16 kHz mono float32
+    text: str = ""  # typed text (alone, or added after the transcript)
+    image_jpeg: bytes | None = None
+    end_of_speech_ms: float | None = None  # perf-counter ms when the user stopped talking
+
+
+@dataclass(frozen=True)
+class Backends:
+    asr: SpeechRecognizer
+    llm: ChatModel
+    tts: SpeechSynthesizer
+
+
+class Turn:
+    def __init__(
+        self,
+        data: TurnInput,
+        backends: Backends,
+        conversation: Conversation,
+        system_prompt: str,
+        emit: Callable[[Event], None],
+        sinks: list[AudioSink],
+        store_turn: Callable[[TurnRecord, bytes | None], None],
+    ) -> None:
+        self.id = secrets.token_hex(4)
+        self.input = data
+        self.metrics = TurnMetrics()
+        self.user_text = ""
+        self.reply_text = ""
+        self.interrupted = False
+        self.record: TurnRecord | None = None
+        self._backends = backends
+        self._conversation = conversation
+        self._system_prompt = system_prompt
+        self._emit_event = emit
+        self._sinks = sinks
+        self._store_turn = store_turn
+        self._open = True  # closed by cancel(): nothing of this turn goes out after
+        self._packets = 0
+        self._task: asyncio.Task | None = None
+
+    # ---- control --------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task:
+        self._task = asyncio.create_task(self._run(), name=f"turn-{self.id}")
+        return self._task
+
+    async def wait(self) -> None:
+        if self._task is None:
+            return
+        try:
+            await asyncio.shield(self._task)
+        except asyncio.CancelledError:
+            if not self._task.cancelled():
+                raise  # the waiter itself was cancelled
+            # cancelled before it ever ran: nothing was said, nothing to store
+
+    @property
+    def done(self) -> bool:
+        return self._task is not None and self._task.done()
+
+    def cancel(self) -> None:
+        """Stop now: no more packets or deltas, sinks flushed, tree cancelled."""
+        if not self._open or self.done:
+            return
+        self._open = False
+        self.interrupted = True
+        for sink in self._sinks:
+            sink.flush()
+        if self._task is not None:
+            self._task.cancel()
+
+    # ---- emitting -------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if self._open:
+            self._emit_event(event)
+
+    def _emit_packet(self, data: bytes) -> None:
+        if not self._open:
+            return
+        packet = AudioPacket(self.id, self._packets, data)
+        self._packets += 1
+        self.metrics.audio_ms += packet_duration_ms(data)
+        for sink in self._sinks:
+            sink.write(packet)
+        self._emit_event(packet)
+
+    # ---- the pipeline ---------------------------------------------------------------
+
+    async def _run(self) -> None:
+        t0 = self.input.end_of_speech_ms if self.input.end_of_speech_ms is not None else now_ms()
+        self._emit(TurnStarted(self.id, self.input.text or None))
+        stage = "asr"
+        try:
+            self.user_text = await self._recognize()
+            if not self.user_text:
+                self._emit(NoSpeech(self.id))
+                return
+            self._emit(Transcript(self.id, self.user_text))
+            stage = "llm"
+            await self._reply(t0)
+        except asyncio.CancelledError:
+            if self._open:  # cancelled from outside, not through cancel()
+                self.cancel()
+            self._finish(error="")
+            self._emit_event(TurnCancelled(self.id, self.reply_text))
+            self._emit_event(TurnFinished(self.id, self.user_text, self.reply_text, True, self.metrics.audio_ms, self.metrics))
+            return
+        except AppError as exc:
+            self._emit(TurnError(self.id, str(exc), stage))
+            self._finish(error=str(exc))
+            self._emit(TurnFinished(self.id, self.user_text, self.reply_text, self.interrupted, self.metrics.audio_ms, self.metrics))
+            return
+        self._finish(error="")
+        self._emit(MetricsReady(self.id, self.metrics))
+        self._emit(TurnFinished(self.id, self.user_text, self.reply_text, False, self.metrics.audio_ms, self.metrics))
+
+    async def _recognize(self) -> str:
+        parts = []
+        if self.input.audio is not None:
+            started = now_ms()
+            result = await self._backends.asr.transcribe(self.input.audio)
+            self.metrics.asr_ms = now_ms() - started
+            if result.text:
+                parts.append(result.text)
+        if self.input.text.strip():
+            parts.append(self.input.text.strip())
+        return " ".join(parts)
+
+    async def _reply(self, t0: float) -> None:
+        llm = self._backends.llm
+        image = self.input.image_jpeg if llm.vision else None
+        messages = self._conversation.to_messages(self._system_prompt, self.user_text, image)
+        chunks: asyncio.Queue[SpeechChunk | None] = asyncio.Queue()
+        chunker = SpeechChunker()
+        started = now_ms()
+
+        def queue_chunks(new: list[SpeechChunk]) -> None:
+            for chunk in new:
+                if self.metrics.first_chunk_ms is None:
+                    self.metrics.first_chunk_ms = now_ms() - started
+                chunks.put_nowait(chunk)
+
+        async def generate() -> None:
+            try:
+                async for delta in llm.stream(messages):
+                    if self.metrics.llm_ttft_ms is None:
+                        self.metrics.llm_ttft_ms = now_ms() - started
+                    self.metrics.llm_tokens += 1
+                    self.reply_text += delta
+                    self._emit(ReplyDelta(self.id, delta))
+                    queue_chunks(chunker.feed(delta))
+                queue_chunks(chunker.flush())
+                self.metrics.llm_ms = now_ms() - started
+            finally:
+                chunks.put_nowait(None)
+
+        async def speak() -> None:
+            while (chunk := await chunks.get()) is not None:
+                chunk_started = now_ms()
+                chunk_audio = 0.0
+                async for packet in self._backends.tts.synthesize(chunk.text):
+                    if self._packets == 0:
+                        self.metrics.tts_first_audio_ms = now_ms() - chunk_started
+                        self.metrics.v2v_ms = now_ms() - t0
+                    chunk_audio += packet_duration_ms(packet)
+                    self._emit_packet(packet)
+                self._emit(ChunkSpoken(self.id, chunk.index, chunk.text, chunk_audio))
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(generate())
+                group.create_task(speak())
+        except BaseExceptionGroup as group_error:
+            raise _first_error(group_error) from None
+
+    def _finish(self, error: str) -> None:
+        if not self.user_text:
+            return
+        self.record = TurnRecord(
+            user_text=self.user_text,
+            reply_text=self.reply_text,
+            interrupted=self.interrupted or bool(error and self.reply_text),
+            error=error,
+            metrics=self.metrics.as_dict(),
+        )
+        self._store_turn(self.record, self.input.image_jpeg)
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first_error(exc)
+        return exc
+    return group

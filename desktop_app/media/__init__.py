@@ -1,0 +1,1 @@
+"""Media helpers: Opus, audio files, images. PCM exists only at the edges."""
