@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import openai
 
 from desktop_app.errors import ConfigError
@@ -18,5 +17,5 @@ def make_client(base_url: str, api_key: str, timeout_s: float = 60.0) -> openai.
         base_url=base_url or None,
         api_key=api_key or _LOCAL_PLACEHOLDER_KEY,
         max_retries=0,  # a voice turn cannot wait for back-off; the user retries
-        timeout=httpx.Timeout(timeout_s, connect=5.0),
+        timeout=openai.Timeout(timeout_s, connect=5.0),  # the HTTP client's Timeout, as openai re-exports it
     )

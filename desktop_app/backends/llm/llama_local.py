@@ -71,8 +71,6 @@ class LlamaChatModel(ChatModel):
         from llama_cpp import Llama
 
         path = gguf_path(self._model_name, self._cache_dir, self._progress)
-        if self._progress:
-            self._progress(f"loading {path.name}", 1.0)
         try:
             with _no_extra_buffer_types():
                 llama = Llama(

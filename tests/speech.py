@@ -1,0 +1,69 @@
+"""Speech for tests, synthesized here: Piper (the app's own voice) and espeak-ng."""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from desktop_app.media.audio_file import load_audio, write_wav
+
+CACHE = Path(tempfile.gettempdir()) / "aiwebcam-test-speech"
+
+
+@functools.lru_cache(maxsize=1)
+def _piper_voice():
+    from piper import PiperVoice
+
+    from desktop_app.bundled_models import piper_voice
+
+    model, config = piper_voice("joe")
+    return PiperVoice.load(str(model), config_path=str(config))
+
+
+def piper_wav(text: str, lead_silence_s: float = 0.3, tail_silence_s: float = 0.3) -> Path:
+    """A WAV file (22.05 kHz) of Piper saying ``text``, cached across tests."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+    path = CACHE / f"piper-{name}-{lead_silence_s}-{tail_silence_s}.wav"
+    if not path.exists():
+        voice = _piper_voice()
+        pcm = np.concatenate([c.audio_int16_array for c in voice.synthesize(text)])
+        rate = voice.config.sample_rate
+        lead = np.zeros(int(rate * lead_silence_s), dtype=np.int16)
+        tail = np.zeros(int(rate * tail_silence_s), dtype=np.int16)
+        write_wav(path, np.concatenate([lead, pcm, tail]), rate)
+    return path
+
+
+def espeak_wav(text: str) -> Path:
+    """A WAV file of espeak-ng saying ``text`` (a different voice than the app's)."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise RuntimeError("espeak-ng is not installed: run the README's test command (it installs it)")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+    path = CACHE / f"espeak-{name}.wav"
+    if not path.exists():
+        subprocess.run([exe, "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
+    return path
+
+
+def speech_pcm(text: str) -> np.ndarray:
+    """16 kHz mono float32 of Piper saying ``text``."""
+    return load_audio(piper_wav(text))
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    return jiwer.wer(" ".join(words(reference)), " ".join(words(hypothesis)) or "<empty>")
