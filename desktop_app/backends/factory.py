@@ -37,6 +37,7 @@ def make_llm(settings: Settings, paths: AppPaths, progress: Progress | None = No
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
             progress=progress,
+            system_prompt=settings.system_prompt,
         )
     if provider == "openai":
         from desktop_app.backends.llm.openai_chat import OpenAIChatModel

@@ -76,6 +76,7 @@ async def run_ask(args: argparse.Namespace, settings: Settings, paths: AppPaths)
         "transcript": turn.user_text,
         "reply": turn.reply_text,
         "audio_seconds": round(sink.audio_ms / 1000.0, 3),
+        "input_audio_seconds": round(audio.size / 16000, 3) if audio is not None else 0.0,
         "metrics": turn.metrics.as_dict(),
         "load_ms": round(load_ms, 1),
         "interrupted": turn.interrupted,

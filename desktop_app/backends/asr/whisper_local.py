@@ -45,6 +45,15 @@ class WhisperRecognizer(SpeechRecognizer):
         path = whisper_model_dir(name, self._cache_dir, self._progress)
         if path is None and Path(name).expanduser().is_dir():
             path = str(Path(name).expanduser())
+        model = self._open(WhisperModel, name, path)
+        # Warm-up: the VAD session and the first decode are slower than the rest.
+        speech_only(np.zeros(SAMPLE_RATE, dtype=np.float32))
+        segments, _ = model.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32), language=self._language or "en", beam_size=1, without_timestamps=True)
+        for _ in segments:
+            pass
+        return model
+
+    def _open(self, WhisperModel, name: str, path: str | None):
         kwargs = dict(device="cpu", compute_type="int8", cpu_threads=self._threads)
         if path is not None:
             return WhisperModel(path, **kwargs)

@@ -51,6 +51,7 @@ class LlamaChatModel(ChatModel):
         max_tokens: int = 512,
         temperature: float = 0.7,
         progress: Progress | None = None,
+        system_prompt: str = "",
     ) -> None:
         self.name = f"llama.cpp {model}"
         self._model_name = model
@@ -60,6 +61,7 @@ class LlamaChatModel(ChatModel):
         self._max_tokens = max_tokens
         self._temperature = temperature
         self._progress = progress
+        self._system_prompt = system_prompt
         self._llama = None
         self._thread = ModelThread("llm")
 
@@ -83,8 +85,13 @@ class LlamaChatModel(ChatModel):
                 )
         except ValueError as exc:
             raise ModelNotFoundError(f"cannot load {path}: {exc}") from None
-        # Warm-up: one token through the model, so the first real turn is not slower.
-        llama.create_completion("Hi", max_tokens=1)
+        # Warm-up: evaluate the system prompt now. llama.cpp keeps its KV cache and
+        # reuses the longest common token prefix, so the first turn only evaluates
+        # the user's words.
+        warm: list[Message] = [{"role": "user", "content": "Hi"}]
+        if self._system_prompt.strip():
+            warm.insert(0, {"role": "system", "content": self._system_prompt.strip()})
+        llama.create_chat_completion(messages=warm, max_tokens=1)
         return llama
 
     async def stream(self, messages: list[Message]) -> AsyncIterator[str]:
