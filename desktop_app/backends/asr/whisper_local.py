@@ -9,6 +9,7 @@ import numpy as np
 
 from desktop_app.backends.asr.base import SAMPLE_RATE, SpeechRecognizer, Transcription
 from desktop_app.backends.asr.vad import speech_only
+from desktop_app.backends.asr.whisper_short import MAX_SHORT_SECONDS, transcribe_short
 from desktop_app.bundled_models import WHISPER_BUNDLED, Progress, whisper_model_dir
 from desktop_app.core.threads import ModelThread
 from desktop_app.errors import ModelNotFoundError
@@ -48,9 +49,7 @@ class WhisperRecognizer(SpeechRecognizer):
         model = self._open(WhisperModel, name, path)
         # Warm-up: the VAD session and the first decode are slower than the rest.
         speech_only(np.zeros(SAMPLE_RATE, dtype=np.float32))
-        segments, _ = model.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32), language=self._language or "en", beam_size=1, without_timestamps=True)
-        for _ in segments:
-            pass
+        transcribe_short(model, np.zeros(SAMPLE_RATE, dtype=np.float32), self._language or "en")
         return model
 
     def _open(self, WhisperModel, name: str, path: str | None):
@@ -78,6 +77,9 @@ class WhisperRecognizer(SpeechRecognizer):
         speech = speech_only(np.asarray(pcm, dtype=np.float32))
         if speech.size == 0:
             return Transcription("", None, audio_ms, 0.0)
+        if speech.size <= MAX_SHORT_SECONDS * SAMPLE_RATE:
+            text, language = transcribe_short(self._model, speech, self._language)
+            return Transcription(text, language, audio_ms, speech.size * 1000.0 / SAMPLE_RATE)
         segments, info = self._model.transcribe(
             speech,
             language=self._language,
