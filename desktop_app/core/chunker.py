@@ -87,7 +87,7 @@ def _hold_back(segment: str) -> int:
 class SpeechChunker:
     """Feed reply deltas with :meth:`feed`; call :meth:`flush` at the end of the reply."""
 
-    def __init__(self, first_chunk_words: int = 6, clause_min_words: int = 3, max_words: int = 32) -> None:
+    def __init__(self, first_chunk_words: int = 4, clause_min_words: int = 3, max_words: int = 32) -> None:
         self.first_chunk_words = first_chunk_words
         self.clause_min_words = clause_min_words
         self.max_words = max_words

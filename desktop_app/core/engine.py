@@ -8,6 +8,7 @@ Only one turn runs at a time: a new one interrupts the one still talking.
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Callable
 
@@ -15,6 +16,9 @@ from desktop_app.core.conversation import Conversation, ConversationStore, TurnR
 from desktop_app.core.events import Event, EventBus, Listener
 from desktop_app.core.sinks import AudioSink
 from desktop_app.core.turn import Backends, Turn, TurnInput
+from desktop_app.core.utterance import Utterance
+
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -67,6 +71,21 @@ class Engine:
         self.conversation.turns.append(record)
         self.store.save(self.conversation)
 
+    # ---- live speech ----------------------------------------------------------------
+
+    def start_utterance(self) -> Utterance:
+        """Begin capturing speech (push-to-talk pressed). Feed it PCM; submit it on release.
+
+        While the user talks, the known words are handed to the LLM so it evaluates the
+        prompt early (llama.cpp keeps it in its cache); release only adds the tail.
+        """
+        return Utterance(self.backends.asr, on_partial=self._prime_llm)
+
+    def _prime_llm(self, partial_text: str) -> None:
+        messages = self.conversation.to_messages(self.system_prompt, partial_text)
+        task = asyncio.ensure_future(self.backends.llm.prime(messages))
+        task.add_done_callback(_log_failure)
+
     # ---- turns ----------------------------------------------------------------------
 
     def submit(self, data: TurnInput) -> Turn:
@@ -114,3 +133,8 @@ class Engine:
 
 def default_store(data_dir: Path) -> ConversationStore:
     return ConversationStore(data_dir / "conversations")
+
+
+def _log_failure(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("prompt pre-evaluation failed: %s", task.exception())

@@ -35,13 +35,15 @@ from desktop_app.core.events import (
 )
 from desktop_app.core.metrics import TurnMetrics, now_ms
 from desktop_app.core.sinks import AudioSink
+from desktop_app.core.utterance import Utterance
 from desktop_app.errors import AppError
 from desktop_app.media.opus import packet_duration_ms
 
 
 @dataclass(frozen=True)
 class TurnInput:
-    audio: np.ndarray | None = None  # 16 kHz mono float32
+    audio: np.ndarray | None = None  # 16 kHz mono float32, the whole utterance
+    utterance: Utterance | None = None  # or: live audio already being transcribed
     text: str = ""  # typed text (alone, or added after the transcript)
     image_jpeg: bytes | None = None
     end_of_speech_ms: float | None = None  # perf-counter ms when the user stopped talking
@@ -161,7 +163,13 @@ class Turn:
 
     async def _recognize(self) -> str:
         parts = []
-        if self.input.audio is not None:
+        if self.input.utterance is not None:
+            started = now_ms()
+            text = await self.input.utterance.finish()
+            self.metrics.asr_ms = now_ms() - started
+            if text:
+                parts.append(text)
+        elif self.input.audio is not None:
             started = now_ms()
             result = await self._backends.asr.transcribe(self.input.audio)
             self.metrics.asr_ms = now_ms() - started

@@ -49,7 +49,7 @@ def test_first_chunk_is_cut_early_at_a_clause_or_after_a_few_words():
         out += [c.text for c in chunker.feed(word + " ")]
         if out:
             break
-    assert out == ["Well, the quick brown fox jumps"]  # "Well," alone is too short for a clause cut
+    assert out == ["Well, the quick brown"]  # "Well," alone is too short for a clause cut
     chunker = SpeechChunker()
     out = []
     for word in "The capital of France, as you know, is Paris.".split():
@@ -63,8 +63,8 @@ def test_later_chunks_end_at_sentences():
 
 
 def test_decimals_and_abbreviations_do_not_split():
-    chunks = chunks_of("Pi is about 3.14 today. Use e.g. a list here.", 4)
-    assert chunks == ["Pi is about 3.14 today.", "Use e.g. a list here."]
+    chunks = chunks_of("Pi is 3.14 today. Use e.g. a list here.", 4)
+    assert chunks == ["Pi is 3.14 today.", "Use e.g. a list here."]
 
 
 def test_links_split_across_deltas_never_speak_the_url():

@@ -48,6 +48,26 @@ async def test_spoken_question_gets_a_spoken_reply_and_is_stored(engine):
     assert stored.turns[0].metrics["v2v_ms"] == pytest.approx(m.v2v_ms, abs=0.1)
 
 
+async def test_live_utterance_turn_primes_the_llm_while_the_user_talks(engine):
+    primed: list[str] = []
+    original = engine.backends.llm.prime
+
+    async def recording_prime(messages):
+        primed.append(messages[-1]["content"])
+        await original(messages)
+
+    engine.backends.llm.prime = recording_prime
+    utterance = engine.start_utterance()
+    pcm = np.concatenate([speech_pcm("What is the capital of France?"), np.zeros(8000, dtype=np.float32)])
+    for offset in range(0, pcm.size, 320):
+        utterance.feed(pcm[offset : offset + 320])
+        await asyncio.sleep(0.02)
+    turn = await engine.run_turn(TurnInput(utterance=utterance))
+    assert "capital of france" in turn.user_text.lower()
+    assert primed and "capital of france" in primed[-1].lower()
+    assert turn.reply_text.strip() and turn.metrics.asr_ms is not None
+
+
 async def test_cancel_mid_reply_silences_and_stores_the_delivered_part(engine):
     sink = CollectingSink()
     engine.add_sink(sink)

@@ -20,6 +20,10 @@ class ChatModel(ABC):
     def stream(self, messages: list[Message]) -> AsyncIterator[str]:
         """Yield reply text deltas. Closing the iterator stops generation."""
 
+    async def prime(self, messages: list[Message]) -> None:
+        """Evaluate a prompt ahead of time (the user is still talking). Optional."""
+        return None
+
     async def aclose(self) -> None:
         return None
 

@@ -64,6 +64,8 @@ class LlamaChatModel(ChatModel):
         self._system_prompt = system_prompt
         self._llama = None
         self._thread = ModelThread("llm")
+        self._pending_prime: list[Message] | None = None
+        self._priming = False
 
     async def load(self) -> None:
         if self._llama is None:
@@ -95,6 +97,7 @@ class LlamaChatModel(ChatModel):
         return llama
 
     async def stream(self, messages: list[Message]) -> AsyncIterator[str]:
+        self._pending_prime = None  # the real request supersedes any waiting pre-evaluation
         await self.load()
         prompt = text_only(messages)
         async for delta in self._thread.stream(lambda stop: self._generate(prompt, stop)):
@@ -116,6 +119,27 @@ class LlamaChatModel(ChatModel):
                     yield delta
         finally:
             chunks.close()
+
+    async def prime(self, messages: list[Message]) -> None:
+        """Evaluate ``messages`` now; a later stream() sharing the prefix only adds the rest.
+
+        Requests coalesce: while one runs, only the newest waiting one is kept.
+        """
+        self._pending_prime = text_only(messages)
+        if self._priming:
+            return
+        self._priming = True
+        try:
+            await self.load()
+            while self._pending_prime is not None:
+                pending, self._pending_prime = self._pending_prime, None
+                await self._thread.run(self._prime_blocking, pending)
+        finally:
+            self._priming = False
+
+    def _prime_blocking(self, messages: list[Message]) -> None:
+        # One sampled token: the whole prompt goes through the model and stays cached.
+        self._llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
 
     async def aclose(self) -> None:
         self._thread.shutdown()

@@ -1,0 +1,57 @@
+"""Spoken questions for the benchmark: synthesized once with Piper and cached."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from desktop_app.media.audio_file import load_audio, write_wav
+
+# Short-answer questions: the baseline (sequential) pipeline waits for the whole reply,
+# so open-ended questions would only make it look worse.
+QUESTIONS = (
+    "What is the capital of France?",
+    "How many legs does a spider have?",
+    "What color is the sky on a clear day?",
+    "Who wrote Romeo and Juliet?",
+    "What is two plus two?",
+    "Name a fruit that is yellow.",
+    "At what temperature does water boil?",
+    "How many days are there in a week?",
+    "What language do people speak in Brazil?",
+    "What is the largest planet in our solar system?",
+)
+
+TRAILING_SILENCE_S = 0.3  # a user lets go of the talk key a moment after the last word
+LEADING_SILENCE_S = 0.3
+
+
+def question_clips(cache_dir: Path, wavs: list[str] | None = None) -> list[tuple[str, np.ndarray]]:
+    """(label, 16 kHz mono float32) for each given WAV, or for the built-in questions."""
+    if wavs:
+        return [(Path(w).name, load_audio(w)) for w in wavs]
+    folder = cache_dir / "bench-questions"
+    clips = []
+    voice = None
+    for question in QUESTIONS:
+        path = folder / (re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-") + ".wav")
+        if not path.exists():
+            voice = voice or _load_voice()
+            pcm = np.concatenate([c.audio_int16_array for c in voice.synthesize(question)])
+            rate = voice.config.sample_rate
+            lead = np.zeros(int(rate * LEADING_SILENCE_S), dtype=np.int16)
+            tail = np.zeros(int(rate * TRAILING_SILENCE_S), dtype=np.int16)
+            write_wav(path, np.concatenate([lead, pcm, tail]), rate)
+        clips.append((question, load_audio(path)))
+    return clips
+
+
+def _load_voice():
+    from piper import PiperVoice
+
+    from desktop_app.bundled_models import piper_voice
+
+    model, config = piper_voice("joe")
+    return PiperVoice.load(str(model), config_path=str(config))

@@ -1,0 +1,144 @@
+"""An utterance arriving in real time, transcribed while the user is still talking.
+
+The microphone face calls :meth:`Utterance.feed` with 16 kHz mono float32 PCM as it
+arrives. In the background, Silero VAD splits the audio into phrases at pauses; each
+closed phrase is transcribed once and kept, and the open phrase at the end is
+transcribed speculatively. Each time the known text grows, ``on_partial`` is called
+(the engine uses it to have the LLM evaluate the prompt early). When the user
+releases push-to-talk, :meth:`finish` only has to deal with the tail: nothing at all
+when the speech ended before the last speculative pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+import numpy as np
+
+from desktop_app.backends.asr.base import SAMPLE_RATE, SpeechRecognizer
+from desktop_app.backends.asr.vad import speech_timestamps
+from desktop_app.core.threads import ModelThread
+
+_vad_thread: ModelThread | None = None
+
+
+def _vad() -> ModelThread:
+    global _vad_thread
+    if _vad_thread is None:
+        _vad_thread = ModelThread("vad")
+    return _vad_thread
+
+
+class Utterance:
+    def __init__(
+        self,
+        asr: SpeechRecognizer,
+        on_partial: Callable[[str], None] | None = None,
+        check_every_ms: int = 100,
+        pause_ms: int = 200,
+        phrase_pause_ms: int = 700,
+        speculate_every_ms: int = 2000,
+    ) -> None:
+        self._asr = asr
+        self._on_partial = on_partial
+        self._check_every = SAMPLE_RATE * check_every_ms // 1000
+        self._pause_ms = pause_ms
+        self._phrase_pause = SAMPLE_RATE * phrase_pause_ms // 1000
+        self._speculate_every = SAMPLE_RATE * speculate_every_ms // 1000
+        self._buffer = np.zeros(SAMPLE_RATE * 30, dtype=np.float32)
+        self._size = 0
+        self._final_upto = 0  # phrases before this sample are transcribed for good
+        self._phrases: list[str] = []
+        self._open_text = ""  # text of the open phrase, as far as it was heard
+        self._open_upto = 0  # the audio (absolute samples) that _open_text covers
+        self._last_check = 0
+        self._job: asyncio.Task | None = None
+        self._announced = ""
+        self._finished = False
+
+    # ---- input ----------------------------------------------------------------------
+
+    def feed(self, pcm: np.ndarray) -> None:
+        if self._finished:
+            return
+        pcm = np.asarray(pcm, dtype=np.float32).reshape(-1)
+        if self._size + pcm.size > self._buffer.size:
+            grown = np.zeros(max(self._buffer.size * 2, self._size + pcm.size), dtype=np.float32)
+            grown[: self._size] = self._buffer[: self._size]
+            self._buffer = grown
+        self._buffer[self._size : self._size + pcm.size] = pcm
+        self._size += pcm.size
+        if self._size - self._last_check >= self._check_every and (self._job is None or self._job.done()):
+            self._job = asyncio.create_task(self._step(final=False))
+
+    @property
+    def duration_ms(self) -> float:
+        return self._size * 1000.0 / SAMPLE_RATE
+
+    def audio(self) -> np.ndarray:
+        return self._buffer[: self._size].copy()
+
+    @property
+    def text(self) -> str:
+        return " ".join([*self._phrases, self._open_text]).strip()
+
+    # ---- end ------------------------------------------------------------------------
+
+    async def finish(self) -> str:
+        """The whole transcript; only the part not yet transcribed is worked on now."""
+        self._finished = True
+        if self._job is not None:
+            await self._job
+        await self._step(final=True)
+        return self.text
+
+    def abort(self) -> None:
+        self._finished = True
+        if self._job is not None:
+            self._job.cancel()
+
+    # ---- work -----------------------------------------------------------------------
+
+    async def _step(self, final: bool) -> None:
+        """Look at the audio not yet final; transcribe when it is worth it.
+
+        * a pause after new speech: transcribe the open phrase (likely the end of what
+          the user says: tell ``on_partial``); after a long pause the phrase is final;
+        * long speech without a pause: transcribe speculatively every few seconds;
+        * at the end: transcribe only if speech came after the last pass.
+        """
+        end = self._size
+        self._last_check = end
+        start = self._final_upto
+        tail = self._buffer[start:end].copy()
+        stamps = await _vad().run(speech_timestamps, tail, self._pause_ms)
+        announce = False
+        if not stamps:
+            self._open_text, self._open_upto = "", end
+        else:
+            speech_end = start + stamps[-1]["end"]
+            heard_all = speech_end <= self._open_upto and self._open_upto > start
+            paused = stamps[-1]["end"] < tail.size
+            if final:
+                if not heard_all:
+                    await self._transcribe_open(tail, end)
+            elif paused and not heard_all:
+                await self._transcribe_open(tail, end)
+                announce = True
+            elif not paused and end - max(self._open_upto, start) >= self._speculate_every:
+                await self._transcribe_open(tail, end)
+            if not final and paused and end - speech_end >= self._phrase_pause and self._open_upto >= speech_end:
+                if self._open_text:
+                    self._phrases.append(self._open_text)
+                self._open_text, self._final_upto = "", speech_end
+        known = self.text
+        if announce and known and known != self._announced and self._on_partial is not None:
+            self._announced = known
+            self._on_partial(known)
+        if not final and not self._finished and self._size - self._last_check >= self._check_every:
+            self._job = asyncio.create_task(self._step(final=False))
+
+    async def _transcribe_open(self, tail: np.ndarray, end: int) -> None:
+        result = await self._asr.transcribe(tail)
+        self._open_text, self._open_upto = result.text, end
