@@ -1,4 +1,4 @@
-"""Command line: ``aiwebcam`` (the app), ``aiwebcam ask``, ``aiwebcam history``."""
+"""Command line: ``aiwebcam`` (the window), ``aiwebcam ask``, ``chat``, ``serve``, ``history``, ``settings``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from desktop_app import __version__
@@ -20,7 +21,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aiwebcam {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (never secrets)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--screenshot", metavar="FILE", type=Path, help="open the window, save a PNG of it to FILE and exit")
     sub = parser.add_subparsers(dest="command")
+
+    sub.add_parser("chat", help="talk in this terminal: type, read and hear the reply")
 
     ask = sub.add_parser("ask", help="run one spoken (or typed) turn headless")
     ask.add_argument("audio", nargs="?", help="the spoken question (WAV, MP3, Ogg, FLAC, ...)")
@@ -32,11 +36,23 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--conversation", metavar="ID", help="continue this saved conversation")
     group.add_argument("--continue", dest="continue_latest", action="store_true", help="continue the latest conversation")
 
+    bench = sub.add_parser("bench", help="measure voice-to-voice latency on the configured models")
+    bench.add_argument("--turns", type=int, default=20, help="spoken turns to measure (default 20)")
+    bench.add_argument("--llm", help="LLM for this run: qwen2.5-coder-1.5b, smollm2-135m, a .gguf path, or openai")
+    bench.add_argument("--wav", action="append", help="a spoken question to use (repeatable); default: built-in questions")
+    bench.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    bench.add_argument("--no-idle", action="store_true", help="skip the desktop app idle-CPU measurement")
+    bench.add_argument("--idle-seconds", type=float, default=10.0)
+
     hist = sub.add_parser("history", help="list saved conversations, or print one")
     hist.add_argument("id", nargs="?", help="the conversation to print")
     hist.add_argument("--json", action="store_true")
 
     sub.add_parser("settings", help="show the effective settings (keys hidden) and where they live")
+
+    from desktop_app.commands.serve import add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -57,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from desktop_app.commands.ask import run_ask
 
             return asyncio.run(run_ask(args, settings, paths))
+        if args.command == "bench":
+            from desktop_app.commands.bench import run_bench_command
+
+            return asyncio.run(run_bench_command(args, settings, paths))
         if args.command == "history":
             from desktop_app.commands.history import run_history
 
@@ -64,9 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "settings":
             print(json.dumps({"settings_file": str(paths.settings_file), "data_dir": str(paths.data_dir), **settings.redacted()}, indent=2))
             return 0
-        from desktop_app.commands.chat import run_chat
+        if args.command == "serve":
+            from desktop_app.commands.serve import run_serve
 
-        return asyncio.run(run_chat(settings, paths))
+            return asyncio.run(run_serve(args, settings, paths))
+        if args.command == "chat":
+            from desktop_app.commands.chat import run_chat
+
+            return asyncio.run(run_chat(settings, paths))
+        from desktop_app.gui.app import run_app
+
+        return run_app(settings, paths, args.screenshot)
     except AppError as exc:
         _fail(str(exc), settings)
         return 1

@@ -1,0 +1,164 @@
+"""The transcript: user and assistant turns with time, thumbnail, latency and status."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+THUMB_WIDTH = 160
+
+EMPTY = (
+    '<div style="color:#7d8590; margin-top:24px;" align="center">'
+    "Hold <b>Space</b> (or the Talk button) and speak, or type a message below.<br>"
+    "Esc stops the reply.</div>"
+)
+
+
+@dataclass
+class TranscriptEntry:
+    """One turn as the user sees it."""
+
+    user_text: str = ""
+    reply_text: str = ""
+    time: datetime = field(default_factory=datetime.now)
+    image: QImage | None = None
+    metrics: str = ""  # latency figures, one line
+    state: str = "listening"  # listening, thinking, speaking, done, interrupted, error, no-speech
+    error: str = ""
+    turn_id: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "interrupted", "error", "no-speech")
+
+
+def _paragraphs(text: str) -> str:
+    return html.escape(text.strip()).replace("\n", "<br>")
+
+
+class TranscriptView(QTextBrowser):
+    selected = Signal(int)  # index of the entry whose reply was clicked
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("transcriptView")
+        self.setOpenLinks(False)
+        self.anchorClicked.connect(self._on_anchor)
+        self.entries: list[TranscriptEntry] = []
+        self.selected_index: int | None = None
+        self._pending = False
+        self.setHtml(EMPTY)
+
+    # ---- the model ------------------------------------------------------------------
+
+    def clear_entries(self) -> None:
+        self.entries = []
+        self.selected_index = None
+        self.refresh()
+
+    def add(self, entry: TranscriptEntry) -> int:
+        self.entries.append(entry)
+        self.refresh()
+        return len(self.entries) - 1
+
+    def find(self, turn_id: str) -> TranscriptEntry | None:
+        for entry in reversed(self.entries):
+            if entry.turn_id == turn_id:
+                return entry
+        return None
+
+    def select(self, index: int | None) -> None:
+        self.selected_index = index
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-render soon (coalesced: many updates in one tick cost one render)."""
+        if not self._pending:
+            self._pending = True
+            QTimer.singleShot(50, self.render_now)
+
+    # ---- rendering ------------------------------------------------------------------
+
+    def loadResource(self, kind: int, name: QUrl):  # noqa: N802 (Qt override)
+        if name.scheme() == "thumb":
+            try:
+                entry = self.entries[int(name.path())]
+            except (ValueError, IndexError):
+                return None
+            if entry.image is not None:
+                return entry.image.scaledToWidth(THUMB_WIDTH, Qt.TransformationMode.SmoothTransformation)
+            return None
+        return super().loadResource(kind, name)
+
+    def render_now(self) -> None:
+        self._pending = False
+        if not self.entries:
+            self.setHtml(EMPTY)
+            return
+        bar = self.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 4
+        position = bar.value()
+        self.document().clear()
+        self.setHtml("".join(self._entry_html(i, e) for i, e in enumerate(self.entries)))
+        bar.setValue(bar.maximum() if at_bottom else position)
+
+    def _entry_html(self, index: int, e: TranscriptEntry) -> str:
+        stamp = e.time.strftime("%H:%M")
+        user = _paragraphs(e.user_text) if e.user_text else '<span style="color:#7d8590;"><i>listening...</i></span>'
+        thumb = f'<br><img src="thumb:{index}" width="{THUMB_WIDTH}">' if e.image is not None else ""
+        out = [
+            '<table width="100%" cellspacing="0" cellpadding="8" style="margin-bottom:6px;">',
+            f'<tr><td bgcolor="#1f2a3a"><span style="color:#79c0ff;"><b>You</b></span>'
+            f' <span style="color:#7d8590;">{stamp}</span><br><span style="color:#e6e9ef;">{user}</span>{thumb}</td></tr>',
+            "</table>",
+        ]
+        if e.state == "no-speech":
+            out.append('<p style="color:#7d8590; margin-left:8px;"><i>No speech heard.</i></p>')
+            return "".join(out)
+        selected = index == self.selected_index
+        bg = "#2a2438" if selected else "#222730"
+        if e.reply_text:
+            reply = _paragraphs(e.reply_text)
+        elif e.state in ("thinking", "listening"):
+            reply = '<span style="color:#7d8590;"><i>thinking...</i></span>'
+        else:
+            reply = ""
+        badges = []
+        if e.state == "interrupted":
+            badges.append('<span style="color:#ffa657;"><b>[interrupted]</b></span>')
+        if e.state == "speaking":
+            badges.append('<span style="color:#7ee787;">speaking...</span>')
+        if e.error:
+            badges.append(f'<span style="color:#ff7b72;">error: {html.escape(e.error)}</span>')
+        footer = " &nbsp; ".join(badges)
+        metrics = f'<br><span style="color:#7d8590; font-size:small;">{html.escape(e.metrics)}</span>' if e.metrics else ""
+        out += [
+            '<table width="100%" cellspacing="0" cellpadding="8" style="margin-bottom:10px;">',
+            f'<tr><td bgcolor="{bg}"><a href="turn:{index}" style="color:#d2a8ff; text-decoration:none;"><b>AI</b></a>'
+            f' <span style="color:#7d8590;">{stamp}</span><br><span style="color:#e6e9ef;">{reply}</span>'
+            f'{"<br>" + footer if footer else ""}{metrics}</td></tr>',
+            "</table>",
+        ]
+        return "".join(out)
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == "turn":
+            try:
+                index = int(url.path())
+            except ValueError:
+                return
+            if 0 <= index < len(self.entries):
+                self.select(index)
+                self.selected.emit(index)
+
+    def plain_text(self) -> str:
+        """What the pane shows, as text (for tests and accessibility checks)."""
+        self.render_now()
+        return self.toPlainText()
+
+

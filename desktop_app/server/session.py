@@ -1,0 +1,320 @@
+"""One connected browser: its own Engine and Conversation, its peer connection, its page.
+
+Sessions share the server's single :class:`~desktop_app.core.turn.Backends` (the models
+load once); everything else is per session: conversation, event bus, audio track,
+recorder, latest video frame. Nothing of one session reaches another.
+
+The server (and the desktop app's view of connected browsers) follows sessions through
+:class:`SessionAdded`, :class:`SessionRemoved`, :class:`SessionStateChanged` and
+:class:`SessionEvent` (every engine event of that session).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Union
+
+import av
+import numpy as np
+
+from desktop_app.config import AppPaths, Settings
+from desktop_app.core.engine import Engine, default_store
+from desktop_app.core.events import Event
+from desktop_app.core.metrics import now_ms
+from desktop_app.core.turn import Backends, TurnInput
+from desktop_app.server.audio_track import OpusAudioTrack
+from desktop_app.server.peer import ASR_RATE, BrowserPeer
+from desktop_app.server.signaling import (
+    Cancel,
+    ClientMessage,
+    Offer,
+    Ping,
+    ProtocolError,
+    PushToTalk,
+    TypedText,
+    error_message,
+    event_message,
+    parse_client_message,
+)
+
+log = logging.getLogger(__name__)
+
+PRE_ROLL_S = 0.3  # audio kept from just before the key went down
+TAIL_MS = 80  # RTP audio lags the WebSocket's "stop": wait this long for the last words
+MAX_UTTERANCE_S = 120
+
+
+class PushToTalkRecorder:
+    """Collects 16 kHz mono float32 while push-to-talk is held (plus a short pre-roll)."""
+
+    def __init__(self, pre_roll_s: float = PRE_ROLL_S, max_s: float = MAX_UTTERANCE_S) -> None:
+        self._pre_roll: collections.deque[np.ndarray] = collections.deque()
+        self._pre_roll_samples = 0
+        self._pre_roll_max = int(pre_roll_s * ASR_RATE)
+        self._max_samples = int(max_s * ASR_RATE)
+        self._chunks: list[np.ndarray] = []
+        self._samples = 0
+        self.recording = False
+
+    def feed(self, pcm: np.ndarray) -> None:
+        if self.recording:
+            if self._samples < self._max_samples:
+                self._chunks.append(pcm)
+                self._samples += pcm.size
+            return
+        self._pre_roll.append(pcm)
+        self._pre_roll_samples += pcm.size
+        while self._pre_roll and self._pre_roll_samples - self._pre_roll[0].size >= self._pre_roll_max:
+            self._pre_roll_samples -= self._pre_roll.popleft().size
+
+    def start(self) -> None:
+        if self.recording:
+            return
+        self._chunks = list(self._pre_roll)
+        self._samples = self._pre_roll_samples
+        self._pre_roll.clear()
+        self._pre_roll_samples = 0
+        self.recording = True
+
+    def stop(self) -> np.ndarray:
+        self.recording = False
+        chunks, self._chunks, self._samples = self._chunks, [], 0
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+
+
+class Session:
+    def __init__(
+        self,
+        backends: Backends,
+        settings: Settings,
+        paths: AppPaths,
+        send: Callable[[dict[str, Any]], None],
+        notify: Callable[["ServerEvent"], None] | None = None,
+        remote: str = "",
+        user_agent: str = "",
+        max_message_bytes: int = 64 * 1024,
+    ) -> None:
+        self.id = secrets.token_hex(4)
+        self.remote = remote
+        self.user_agent = user_agent[:200]
+        self.created = time.time()
+        self.engine = Engine(backends, default_store(paths.data_dir), settings.system_prompt)
+        self.audio_track = OpusAudioTrack(self._on_speaking)
+        self.engine.add_sink(self.audio_track)
+        self.last_turn_id: str | None = None
+        self.recorder = PushToTalkRecorder()
+        self.peer: BrowserPeer | None = None
+        self.peer_state = "new"
+        self.closed = False
+        self._send = send
+        self._notify = notify or (lambda event: None)
+        self._max_message_bytes = max_message_bytes
+        self._unsubscribe = self.engine.subscribe(self._on_engine_event)
+        self._stop_task: asyncio.Task | None = None
+
+    def __repr__(self) -> str:
+        return f"<Session {self.id} {self.remote} {self.peer_state}>"
+
+    # ---- for the desktop app ---------------------------------------------------------
+
+    @property
+    def title(self) -> str:
+        return self.engine.conversation.title
+
+    @property
+    def latest_frame(self) -> av.VideoFrame | None:
+        """The browser's most recent camera/screen frame (None before the first one)."""
+        return self.peer.latest_frame if self.peer is not None else None
+
+    def latest_frame_rgb(self) -> np.ndarray | None:
+        """The latest frame as an RGB24 array (H, W, 3), ready for a QImage."""
+        frame = self.latest_frame
+        return frame.to_ndarray(format="rgb24") if frame is not None else None
+
+    def latest_frame_jpeg(self) -> bytes | None:
+        frame = self.latest_frame
+        return _frame_to_jpeg(frame) if frame is not None else None
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue one JSON message for this page."""
+        self._send(message)
+
+    # ---- messages from the page -----------------------------------------------------
+
+    async def handle_text(self, raw: str) -> None:
+        """One WebSocket text message. Protocol errors go back to this page only."""
+        try:
+            message = parse_client_message(raw, self._max_message_bytes)
+        except ProtocolError as exc:
+            self._send(error_message(str(exc)))
+            return
+        await self.handle(message)
+
+    async def handle(self, message: ClientMessage) -> None:
+        if isinstance(message, Offer):
+            await self._answer(message.sdp)
+        elif isinstance(message, PushToTalk):
+            if message.pressed:
+                self.press()
+            else:
+                self.release()
+        elif isinstance(message, Cancel):
+            self.cancel()
+        elif isinstance(message, TypedText):
+            self.cancel()  # the old reply's queued audio must not play before the new one
+            self.engine.submit(TurnInput(text=message.text))
+        elif isinstance(message, Ping):
+            self._send({"type": "pong"})
+
+    async def _answer(self, sdp: str) -> None:
+        if self.peer is not None:  # a new offer replaces the old connection
+            old, self.peer = self.peer, None
+            await old.close()
+        # A fresh track per connection: a closed peer (or a failed offer's) may have ended
+        # the old one, and its queued audio belongs to the old connection.
+        self.engine.remove_sink(self.audio_track)
+        self.audio_track.stop()
+        self.audio_track = OpusAudioTrack(self._on_speaking)
+        self.engine.add_sink(self.audio_track)
+        peer = BrowserPeer(self.audio_track, self.recorder.feed, self._on_peer_state)
+        try:
+            answer = await peer.answer(sdp)
+        except Exception as exc:  # aiortc raises ValueError, InvalidStateError, ...
+            await peer.close()
+            log.info("session %s: unusable offer: %s", self.id, exc)
+            detail = str(exc) if isinstance(exc, ValueError) and str(exc) else "the SDP could not be parsed"
+            self._send(error_message(f"malformed offer: {detail}", "sdp"))
+            return
+        self.peer = peer
+        self._send({"type": "answer", "sdp": answer})
+
+    def press(self) -> None:
+        """Push-to-talk down: interrupt the reply and start collecting."""
+        if self._stop_task is not None and not self._stop_task.done():
+            return  # the previous release is still being submitted
+        self.cancel()  # talking interrupts the reply, even its still-queued audio
+        self.recorder.start()
+        self._send({"type": "recording", "on": True})
+
+    def release(self) -> None:
+        if not self.recorder.recording:
+            return
+        end_of_speech = now_ms()
+        frame = self.latest_frame  # what the camera/screen showed when the user let go
+        self._stop_task = asyncio.ensure_future(self._submit_after_tail(end_of_speech, frame))
+
+    async def _submit_after_tail(self, end_of_speech: float, frame: av.VideoFrame | None) -> None:
+        loop = asyncio.get_running_loop()
+        jpeg = loop.run_in_executor(None, _frame_to_jpeg, frame) if frame is not None else None
+        await asyncio.sleep(TAIL_MS / 1000)  # meanwhile the frame becomes a JPEG
+        pcm = self.recorder.stop()
+        self._send({"type": "recording", "on": False})
+        image = None
+        if jpeg is not None:
+            try:
+                image = await jpeg
+            except Exception as exc:  # a frame that cannot be converted is not worth a turn
+                log.warning("session %s: frame not usable: %s", self.id, exc)
+        if self.closed:
+            return
+        if pcm.size < ASR_RATE // 10:
+            self._send(error_message("no audio arrived from your microphone", "no_audio"))
+            return
+        self.engine.submit(TurnInput(audio=pcm, image_jpeg=image, end_of_speech_ms=end_of_speech))
+
+    def cancel(self) -> bool:
+        """Interrupt the turn and silence the track. True when something was cut short.
+
+        The turn may be over while its audio is still queued (TTS runs ahead of
+        playback): then only the track is flushed, and the page is told so itself (the
+        engine has no event for it: the stored turn is not marked interrupted).
+        """
+        was_speaking = self.audio_track.speaking
+        self.audio_track.flush()
+        if self.engine.cancel():
+            return True
+        if was_speaking and self.last_turn_id:
+            self._send({"type": "cancelled", "turn_id": self.last_turn_id, "audio_only": True})
+        return was_speaking
+
+    # ---- events out -----------------------------------------------------------------
+
+    def _on_speaking(self, speaking: bool) -> None:
+        self._send({"type": "speaking", "on": speaking})
+
+    def _on_engine_event(self, event: Event) -> None:
+        turn_id = getattr(event, "turn_id", None)
+        if turn_id is not None:
+            self.last_turn_id = turn_id
+        message = event_message(event)
+        if message is not None:
+            self._send(message)
+        self._notify(SessionEvent(self, event))
+
+    def _on_peer_state(self, state: str) -> None:
+        self.peer_state = state
+        self._send({"type": "peer", "state": state})
+        self._notify(SessionStateChanged(self, state))
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.engine.cancel()
+        turn = self.engine.current
+        if turn is not None:
+            try:
+                await asyncio.wait_for(turn.wait(), timeout=5)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+        self._unsubscribe()
+        self.audio_track.stop()
+        if self.peer is not None:
+            await self.peer.close()
+        # The backends are shared with the other sessions: the server closes them.
+
+
+# ---- what the server tells its listeners (the desktop app) ---------------------------
+
+
+@dataclass(frozen=True)
+class SessionAdded:
+    session: Session
+
+
+@dataclass(frozen=True)
+class SessionRemoved:
+    session: Session
+
+
+@dataclass(frozen=True)
+class SessionStateChanged:
+    session: Session
+    state: str  # the RTCPeerConnection's connectionState
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """An engine event of one session (AudioPacket included: a view may play it)."""
+
+    session: Session
+    event: Event
+
+
+ServerEvent = Union[SessionAdded, SessionRemoved, SessionStateChanged, SessionEvent]
+
+
+def _frame_to_jpeg(frame: av.VideoFrame) -> bytes:
+    from desktop_app.media.image import to_jpeg
+
+    return to_jpeg(frame.to_image())
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,147 @@
+"""The WebSocket protocol between the browser page and the server: typed messages.
+
+Every message is one JSON object with a ``type``. The browser sends:
+
+==============================  =====================================================
+``{"type": "offer", "sdp"}``    its SDP offer (ICE gathering complete: no trickle)
+``{"type": "ptt", "action"}``   push-to-talk ``"start"`` / ``"stop"``
+``{"type": "cancel"}``          interrupt the reply
+``{"type": "text", "text"}``    a typed message (a turn without audio)
+``{"type": "ping"}``            keep-alive; answered with ``pong``
+==============================  =====================================================
+
+The server sends ``hello``, ``answer``, ``peer`` (connection state), ``recording``,
+engine events (``turn_started``, ``transcript``, ``delta``, ``metrics``, ``cancelled``,
+``finished``, ``turn_error``, ``no_speech``), ``error`` (a protocol error: the
+connection stays open) and ``pong``.
+
+:func:`parse_client_message` validates untrusted input and raises
+:class:`ProtocolError` with one user-facing line; it never raises anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Union
+
+from desktop_app.core.events import (
+    ChunkSpoken,
+    Event,
+    MetricsReady,
+    NoSpeech,
+    ReplyDelta,
+    Transcript,
+    TurnCancelled,
+    TurnError,
+    TurnFinished,
+    TurnStarted,
+)
+
+MAX_MESSAGE_BYTES = 64 * 1024  # an SDP offer with audio + video is ~5 KB
+MAX_TEXT_CHARS = 4000
+
+
+class ProtocolError(Exception):
+    """A message the server cannot accept. ``str(err)`` is one line for the client."""
+
+
+# ---- browser -> server --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    sdp: str
+
+
+@dataclass(frozen=True)
+class PushToTalk:
+    pressed: bool
+
+
+@dataclass(frozen=True)
+class Cancel:
+    pass
+
+
+@dataclass(frozen=True)
+class TypedText:
+    text: str
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+ClientMessage = Union[Offer, PushToTalk, Cancel, TypedText, Ping]
+
+
+def parse_client_message(raw: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> ClientMessage:
+    """Validate one WebSocket text message from the browser."""
+    size = len(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
+    if size > max_bytes:
+        raise ProtocolError(f"message too large ({size} bytes; the limit is {max_bytes})")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("malformed message: not JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("malformed message: expected a JSON object")
+    kind = data.get("type")
+    if kind == "offer":
+        sdp = data.get("sdp")
+        if not isinstance(sdp, str) or not sdp.startswith("v=0"):
+            raise ProtocolError("malformed offer: 'sdp' must be an SDP string starting with v=0")
+        if "m=audio" not in sdp:
+            raise ProtocolError("malformed offer: no audio section")
+        return Offer(sdp)
+    if kind == "ptt":
+        action = data.get("action")
+        if action not in ("start", "stop"):
+            raise ProtocolError("malformed ptt message: 'action' must be 'start' or 'stop'")
+        return PushToTalk(action == "start")
+    if kind == "cancel":
+        return Cancel()
+    if kind == "text":
+        text = data.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ProtocolError("malformed text message: 'text' must be a non-empty string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ProtocolError(f"text too long (the limit is {MAX_TEXT_CHARS} characters)")
+        return TypedText(text.strip())
+    if kind == "ping":
+        return Ping()
+    if not isinstance(kind, str):
+        raise ProtocolError("malformed message: missing 'type'")
+    raise ProtocolError(f"unknown message type {kind[:40]!r}")
+
+
+# ---- server -> browser --------------------------------------------------------------
+
+
+def error_message(message: str, code: str = "protocol") -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": " ".join(message.split())[:300]}
+
+
+def event_message(event: Event) -> dict[str, Any] | None:
+    """The page's view of an engine event (audio packets travel over RTP, not here)."""
+    if isinstance(event, TurnStarted):
+        return {"type": "turn_started", "turn_id": event.turn_id}
+    if isinstance(event, Transcript):
+        return {"type": "transcript", "turn_id": event.turn_id, "text": event.text}
+    if isinstance(event, ReplyDelta):
+        return {"type": "delta", "turn_id": event.turn_id, "text": event.text}
+    if isinstance(event, ChunkSpoken):
+        return {"type": "spoken", "turn_id": event.turn_id, "index": event.index, "audio_ms": round(event.audio_ms)}
+    if isinstance(event, MetricsReady):
+        return {"type": "metrics", "turn_id": event.turn_id, "metrics": event.metrics.as_dict(), "summary": event.metrics.summary()}
+    if isinstance(event, TurnCancelled):
+        return {"type": "cancelled", "turn_id": event.turn_id}
+    if isinstance(event, TurnFinished):
+        return {"type": "finished", "turn_id": event.turn_id, "interrupted": event.interrupted, "audio_ms": round(event.audio_ms)}
+    if isinstance(event, TurnError):
+        return {"type": "turn_error", "turn_id": event.turn_id, "message": event.message, "stage": event.stage}
+    if isinstance(event, NoSpeech):
+        return {"type": "no_speech", "turn_id": event.turn_id}
+    return None

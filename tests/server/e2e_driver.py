@@ -1,0 +1,509 @@
+"""End-to-end run of the browser server with a real Chromium (Playwright), headless.
+
+Run it inside a loopback-only network namespace (tests/server/test_e2e_browser.py does:
+``unshare -n sh -c 'ip link set lo up && exec python tests/server/e2e_driver.py ...'``).
+It starts the server in-process (HTTPS, self-signed, ICE on 127.0.0.1 only) with the
+fast embedded LLM, drives Chromium with a fake camera and a spoken question as the fake
+microphone, and writes one JSON object of observations; the pytest module asserts on it.
+
+Scenarios, in order: access without/with a wrong token; one spoken turn (Space held over
+the question) with the release-to-first-audio time measured in the page; Cancel during a
+reply; a phone-sized page using the Talk button by touch; two more browsers at once
+(isolation); garbage on a raw WebSocket, after which the first page still gets answers;
+a refresh and a server restart, after which the page reconnects by itself.
+
+``--latency-runs N`` only measures: N spoken turns, each in a fresh page, and records the
+time from releasing Space to the first reply audio the page plays (from its getStats).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+QUESTION = "What is the capital of France?"
+LEAD_SILENCE_S = 3.0
+LEVEL = 0.01  # RMS in [0, 1]: above this the page is playing the reply's voice
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--allow-loopback-in-peer-connection",
+    "--auto-select-desktop-capture-source=Entire screen",  # getDisplayMedia without a picker
+]
+
+# Polls the page's own WebRTC stats every 25 ms: bytes received, the reply's audio level
+# (from the growth of totalAudioEnergy over totalSamplesDuration) and the stats' level.
+MONITOR_JS = """
+() => {
+  if (window.__mon) return;
+  const mon = { samples: [], last: null };
+  window.__mon = mon;
+  setInterval(async () => {
+    const pc = window.aiwebcam && window.aiwebcam.pc;
+    if (!pc) return;
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type !== "inbound-rtp" || r.kind !== "audio") return;
+      const now = performance.now();
+      const energy = r.totalAudioEnergy || 0, dur = r.totalSamplesDuration || 0;
+      let rms = 0;
+      if (mon.last && dur > mon.last.dur) rms = Math.sqrt(Math.max(0, energy - mon.last.energy) / (dur - mon.last.dur));
+      mon.last = { energy, dur };
+      mon.samples.push({ t: now, bytes: r.bytesReceived || 0, level: r.audioLevel || 0, rms });
+    });
+  }, 25);
+}
+"""
+
+
+def log(*parts) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
+
+
+def make_question_wav(directory: Path) -> tuple[Path, float]:
+    """Piper saying QUESTION, 48 kHz mono, after 3 s of silence; returns (path, speech ms)."""
+    from desktop_app.media.audio_file import load_audio, write_wav
+    from tests.speech import piper_wav
+
+    speech = load_audio(piper_wav(QUESTION, lead_silence_s=0.0, tail_silence_s=0.0), sample_rate=48000)
+    import numpy as np
+
+    pcm = np.concatenate([np.zeros(int(48000 * LEAD_SILENCE_S), np.float32), speech, np.zeros(48000 * 2, np.float32)])
+    path = directory / "question-48k.wav"
+    write_wav(path, pcm, 48000)
+    return path, speech.size / 48.0
+
+
+async def page_now(page) -> float:
+    return await page.evaluate("performance.now()")
+
+
+async def samples(page, since: float = 0.0) -> list[dict]:
+    return await page.evaluate("(since) => window.__mon.samples.filter((s) => s.t >= since)", since)
+
+
+async def wait_level(page, above: bool, since: float, timeout_s: float, hold_ms: float = 0.0) -> float | None:
+    """Page time of the first sample after ``since`` whose level is above (or, held for
+    ``hold_ms``, below) LEVEL; None on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = await samples(page, since)
+        if above:
+            for s in got:
+                if s["rms"] > LEVEL:
+                    return s["t"]
+        else:
+            quiet_since = None
+            for s in got:
+                if s["rms"] <= LEVEL / 2:
+                    quiet_since = s["t"] if quiet_since is None else quiet_since
+                    if s["t"] - quiet_since >= hold_ms:
+                        return quiet_since
+                else:
+                    quiet_since = None
+        await asyncio.sleep(0.1)
+    return None
+
+
+async def open_page(browser, url: str, **context_args):
+    context = await browser.new_context(ignore_https_errors=True, **context_args)
+    page = await context.new_page()
+    page.on("console", lambda m: log("console:", m.text) if m.type in ("error", "warning") else None)
+    response = await page.goto(url)
+    assert response is not None and response.status == 200, f"page status {response and response.status}"
+    await page.evaluate(MONITOR_JS)
+    started = time.monotonic()
+    await page.wait_for_selector("body[data-state=connected]", timeout=60000)
+    return context, page, (time.monotonic() - started) * 1000
+
+
+async def user_texts(page) -> list[str]:
+    return await page.eval_on_selector_all(".msg.user:not(.pending) .text", "els => els.map(e => e.textContent)")
+
+
+async def reply_texts(page) -> list[str]:
+    return await page.eval_on_selector_all(".msg.assistant .text", "els => els.map(e => e.textContent)")
+
+
+async def wait_quiet(page, timeout_s: float = 300) -> None:
+    """Until the reply has finished playing (the server says it stopped speaking)."""
+    await page.wait_for_function("() => !window.aiwebcam.state.speaking && !window.aiwebcam.state.busyTurn", timeout=timeout_s * 1000)
+
+
+async def type_message(page, text: str) -> None:
+    await page.fill("#text-input", text)
+    await page.press("#text-input", "Enter")
+
+
+# ---- scenarios ---------------------------------------------------------------------
+
+
+async def scenario_auth(browser, base: str, out: dict) -> None:
+    context = await browser.new_context(ignore_https_errors=True)
+    page = await context.new_page()
+    for label, url in (("missing", base + "/"), ("wrong", base + "/?token=not-the-token"), ("script", base + "/app.js")):
+        response = await page.goto(url)
+        out[f"status_{label}"] = response.status if response else None
+        out[f"has_talk_button_{label}"] = await page.locator("#talk").count() > 0
+    await context.close()
+
+
+async def scenario_spoken_turn(page, speech_ms: float, out: dict, shots: Path) -> None:
+    media_at = await page.evaluate("window.aiwebcam.mediaAt")
+    now = await page_now(page)
+    press_at = media_at + LEAD_SILENCE_S * 1000 - 400
+    release_at = media_at + LEAD_SILENCE_S * 1000 + speech_ms + 500
+    out["late_ms"] = max(0.0, now - press_at)
+    await asyncio.sleep(max(0.0, press_at - now) / 1000)
+    await page.keyboard.down("Space")
+    out["recording_shown"] = await page.wait_for_selector(".talk.recording", timeout=10000) is not None
+    await asyncio.sleep(max(0.0, release_at - await page_now(page)) / 1000)
+    bytes_before = (await samples(page))[-1]["bytes"]
+    await page.keyboard.up("Space")
+    released = await page.evaluate("window.aiwebcam.releasedAt")
+
+    await page.wait_for_selector(".msg.user:not(.pending)", timeout=300000)
+    out["transcript"] = (await user_texts(page))[-1]
+    first_audio = await wait_level(page, True, released, timeout_s=300)
+    out["release_to_first_audio_ms"] = None if first_audio is None else round(first_audio - released)
+    await page.wait_for_function("() => document.querySelector('.msg.assistant .text')?.textContent.trim().length > 0", timeout=300000)
+    await wait_quiet(page)
+    got = await samples(page, released)
+    out["reply"] = (await reply_texts(page))[-1]
+    out["bytes_received_growth"] = got[-1]["bytes"] - bytes_before
+    out["max_rms_during_reply"] = max(s["rms"] for s in got)
+    out["max_stats_audio_level"] = max(s["level"] for s in got)
+    out["metrics_line"] = await page.eval_on_selector_all(".msg.assistant .meta", "els => els.map(e => e.textContent).pop() || ''")
+    await page.screenshot(path=str(shots / "desktop.png"))
+
+
+async def scenario_cancel(page, out: dict) -> None:
+    await type_message(page, "Tell me a long story about a brave knight who fights a dragon.")
+    start = await page_now(page)
+    speaking_at = await wait_level(page, True, start, timeout_s=300)
+    out["reply_was_playing"] = speaking_at is not None
+    await asyncio.sleep(0.6)
+    out["cancel_enabled"] = await page.is_enabled("#cancel")
+    await page.click("#cancel")
+    cancelled_at = await page_now(page)
+    await page.wait_for_selector(".msg.assistant.interrupted", timeout=10000)
+    out["marked_interrupted"] = True
+    text_at_cancel = (await reply_texts(page))[-1]
+    await asyncio.sleep(3.0)
+    out["reply_text_changed_after_cancel"] = (await reply_texts(page))[-1] != text_at_cancel
+    after = await samples(page, cancelled_at + 1000)
+    out["samples_after_cancel"] = len(after)
+    out["max_rms_after_cancel"] = max((s["rms"] for s in after), default=None)
+    quiet_from = await wait_level(page, False, cancelled_at, timeout_s=5, hold_ms=300)
+    out["cancel_to_silence_ms"] = None if quiet_from is None else round(max(0.0, quiet_from - cancelled_at))
+    await wait_quiet(page)
+
+
+MARKDOWN_JS = r"""
+async () => {
+  const cases = {
+    hostile: '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1<\/script> **bold** and *em* ' +
+             '[bad](javascript:window.__pwned=1) [good](https://example.com/a) <b onclick="x()">b</b>',
+    code: "Here:\n```python\nprint('<b>hi</b>')\n```\nDone `x<y>` ok",
+    lists: "# Title\n- one\n- two *em*\n\n1. a\n2. b\n\n> quoted",
+    unfinished: "Streaming **bold and\n```js\nconst a = 1;",
+  };
+  const out = {};
+  for (const [name, source] of Object.entries(cases)) {
+    const div = document.createElement("div");
+    div.hidden = true;
+    div.appendChild(window.renderMarkdown(source));
+    document.body.appendChild(div);
+    out[name] = {
+      text: div.textContent,
+      dangerous: div.querySelectorAll("img, script, iframe, [onerror], [onclick], b").length,
+      links: [...div.querySelectorAll("a")].map((a) => a.getAttribute("href")),
+      strong: div.querySelectorAll("strong").length,
+      em: div.querySelectorAll("em").length,
+      code: [...div.querySelectorAll("pre code")].map((c) => c.textContent),
+      inline_code: [...div.querySelectorAll("p code")].map((c) => c.textContent),
+      ul: div.querySelectorAll("ul > li").length,
+      ol: div.querySelectorAll("ol > li").length,
+      headings: div.querySelectorAll("h3").length,
+      quotes: div.querySelectorAll("blockquote").length,
+    };
+    div.remove();
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  out.pwned = window.__pwned === 1;
+  return out;
+}
+"""
+
+
+async def scenario_markdown(page, out: dict) -> None:
+    out.update(await page.evaluate(MARKDOWN_JS))
+
+
+async def scenario_touch_and_isolation(browser, url: str, speech_ms: float, out: dict, shots: Path) -> None:
+    phone = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+    ctx_b, page_b, _ = await open_page(browser, url, **phone)
+    ctx_c, page_c, _ = await open_page(browser, url, viewport={"width": 1100, "height": 760})
+    # Touch push-to-talk after the fake microphone's speech is over: silence -> "no speech".
+    media_at = await page_b.evaluate("window.aiwebcam.mediaAt")
+    wait_ms = media_at + LEAD_SILENCE_S * 1000 + speech_ms + 1500 - await page_now(page_b)
+    await asyncio.sleep(max(0.0, wait_ms) / 1000)
+    await page_b.dispatch_event("#talk", "pointerdown", {"pointerType": "touch", "button": 0, "isPrimary": True, "pointerId": 7})
+    out["touch_recording_shown"] = await page_b.wait_for_selector(".talk.recording", timeout=10000) is not None
+    await asyncio.sleep(1.0)
+    await page_b.dispatch_event("#talk", "pointerup", {"pointerType": "touch", "button": 0, "isPrimary": True, "pointerId": 7})
+    notice = await page_b.wait_for_selector(".notice", timeout=60000)
+    out["touch_notice"] = await notice.text_content()
+
+    await type_message(page_b, "My name is Alice. Say hello to me.")
+    start_c = await page_now(page_c)
+    b_start = await page_now(page_b)
+    b_playing = await wait_level(page_b, True, b_start, timeout_s=300)
+    out["b_reply_played"] = b_playing is not None
+    await wait_quiet(page_b)
+    out["c_max_rms_while_b_spoke"] = max((s["rms"] for s in await samples(page_c, start_c)), default=0.0)
+    await type_message(page_c, "My name is Bob. Say hello to me.")
+    await page_c.wait_for_selector(".msg.assistant .text", timeout=300000)
+    await wait_quiet(page_c)
+    out["b_user_texts"] = await user_texts(page_b)
+    out["c_user_texts"] = await user_texts(page_c)
+    out["b_replies"] = await reply_texts(page_b)
+    out["c_replies"] = await reply_texts(page_c)
+    await page_b.screenshot(path=str(shots / "phone.png"))
+    await ctx_b.close()
+    await ctx_c.close()
+
+
+async def scenario_garbage(base: str, token: str, page_a, out: dict) -> None:
+    import aiohttp
+
+    ws_url = base.replace("https", "wss") + f"/ws?token={token}"
+    messages: list[dict] = []
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(ws_url, ssl=False, headers={"Origin": base}) as ws:
+            hello = json.loads((await ws.receive(timeout=10)).data)
+            out["hello"] = hello.get("type")
+            junk = [
+                "this is not json",
+                "[1, 2, 3]",
+                '{"type": "nope"}',
+                '{"type": "offer", "sdp": "v=0\\r\\nm=audio garbage\\r\\n"}',
+                '{"type": "offer", "sdp": 42}',
+                json.dumps({"type": "text", "text": "x" * 70000}),
+                '{"type": "ptt", "action": "sideways"}',
+            ]
+            for item in junk:
+                await ws.send_str(item)
+            await ws.send_bytes(b"\x00\x01\x02binary")
+            await ws.send_str('{"type": "ping"}')
+            while True:
+                msg = await ws.receive(timeout=30)
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    out["garbage_socket_closed"] = True
+                    break
+                data = json.loads(msg.data)
+                messages.append(data)
+                if data["type"] == "pong":
+                    break
+        out["garbage_replies"] = [m["type"] for m in messages]
+        out["garbage_errors"] = [m.get("message", "") for m in messages if m["type"] == "error"]
+        async with http.get(base + f"/?token={token}", ssl=False) as response:
+            out["page_status_after_garbage"] = response.status
+    before = len(await reply_texts(page_a))
+    await type_message(page_a, "Say hello.")
+    await page_a.wait_for_function(f"() => document.querySelectorAll('.msg.assistant').length > {before}", timeout=300000)
+    await page_a.wait_for_function(
+        f"() => document.querySelectorAll('.msg.assistant .text')[{before}].textContent.trim().length > 0", timeout=300000
+    )
+    out["first_page_still_answered"] = True
+    out["first_page_state"] = await page_a.evaluate("document.body.dataset.state")
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--shots", required=True, type=Path)
+    parser.add_argument("--latency-runs", type=int, default=0, help="only measure: N spoken turns, each in a fresh page")
+    parser.add_argument("--llm-model", default="smollm2-135m", help="embedded LLM (default: the fast test model)")
+    args = parser.parse_args()
+    args.shots.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="aiwebcam-e2e-"))
+    os.environ.setdefault("AIWEBCAM_DATA_DIR", str(work / "data"))
+    os.environ.setdefault("AIWEBCAM_CONFIG_DIR", str(work / "config"))
+
+    from playwright.async_api import async_playwright
+
+    from desktop_app.backends.factory import make_backends
+    from desktop_app.config import AppPaths, Settings
+    from desktop_app.server.app import ServerConfig, WebcamServer
+
+    results: dict = {"errors": {}}
+    wav, speech_ms = make_question_wav(work)
+    results["question_speech_ms"] = round(speech_ms)
+    settings = Settings(llm_provider="embedded", llm_model=args.llm_model, llm_max_tokens=60)
+    paths = AppPaths.from_env()
+    backends = make_backends(settings, paths)
+    await asyncio.gather(backends.asr.load(), backends.llm.load(), backends.tts.load())
+    server = WebcamServer(
+        backends, settings, paths, ServerConfig(host="127.0.0.1", port=0, tls=True, ice_hosts=["127.0.0.1"], max_sessions=6)
+    )
+    url = await server.start()
+    base = url.split("/?")[0]
+    results["join_url_scheme"] = url.split(":")[0]
+    log("server at", url)
+    server_events: list[str] = []
+    server.subscribe(lambda e: server_events.append(type(e).__name__) if type(e).__name__ != "SessionEvent" else None)
+
+    async def run(name, coro):
+        out = results.setdefault(name, {})
+        log("scenario", name)
+        try:
+            await coro(out)
+        except Exception as exc:
+            results["errors"][name] = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        log("scenario", name, "done:", json.dumps(out)[:600])
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+        )
+        try:
+            if args.latency_runs:
+                await measure_latency(browser, url, speech_ms, args, results)
+                return await finish(server, results, args.out, [])
+            await run("auth", lambda out: scenario_auth(browser, base, out))
+            main_ctx = {}
+
+            async def connect(out):
+                ctx, page, connect_ms = await open_page(browser, url, viewport={"width": 1280, "height": 800})
+                main_ctx.update(ctx=ctx, page=page)
+                out["connect_ms"] = round(connect_ms)
+                out["state"] = await page.evaluate("document.body.dataset.state")
+                out["sessions_on_server"] = len(server.sessions)
+
+            await run("connect", connect)
+            if "page" in main_ctx:
+                page = main_ctx["page"]
+                await run("spoken_turn", lambda out: scenario_spoken_turn(page, speech_ms, out, args.shots))
+
+                async def frame_stored(out):  # the frame at release went with the turn
+                    from PIL import Image
+
+                    session = server.sessions[0]
+                    record = session.engine.conversation.turns[0]
+                    out["image_file"] = record.image_file
+                    with Image.open(session.engine.store.image_path(record.image_file)) as img:
+                        out["image_size"] = list(img.size)
+                    out["video_frames_received"] = session.peer.video_frames
+
+                await run("vision_frame", frame_stored)
+                await run("cancel", lambda out: scenario_cancel(page, out))
+                await run("markdown", lambda out: scenario_markdown(page, out))
+
+                async def switch_source(out):  # camera -> screen -> camera, no reconnect
+                    session = server.sessions[0]
+                    pc_before = await page.evaluate("window.aiwebcam.pc.localDescription.sdp")
+
+                    async def new_frames(at_least=3, timeout_s=60.0):
+                        """Frames the server receives after now (waits: the machine may be busy)."""
+                        start = session.peer.video_frames
+                        deadline = time.monotonic() + timeout_s
+                        while session.peer.video_frames - start < at_least and time.monotonic() < deadline:
+                            await asyncio.sleep(0.1)
+                        frame = session.latest_frame
+                        return session.peer.video_frames - start, [frame.width, frame.height]
+
+                    out["camera"] = await new_frames()
+                    await page.click("#use-screen")
+                    await page.wait_for_function("() => window.aiwebcam.state.source === 'screen'", timeout=30000)
+                    out["screen_track"] = await page.evaluate("window.aiwebcam.state.videoSender.track.label")
+                    out["screen"] = await new_frames()
+                    await page.click("#use-camera")
+                    await page.wait_for_function("() => window.aiwebcam.state.source === 'camera'", timeout=30000)
+                    out["camera_track"] = await page.evaluate("window.aiwebcam.state.videoSender.track.label")
+                    out["screen_track_stopped"] = await page.evaluate("window.aiwebcam.state.screen === null")
+                    out["camera_again"] = await new_frames()
+                    out["same_session"] = server.sessions[0] is session and len(server.sessions) == 1
+                    out["same_peer_connection"] = pc_before == await page.evaluate("window.aiwebcam.pc.localDescription.sdp")
+
+                await run("source_switch", switch_source)
+            await run("isolation", lambda out: scenario_touch_and_isolation(browser, url, speech_ms, out, args.shots))
+            if "page" in main_ctx:
+                await run("garbage", lambda out: scenario_garbage(base, server.token, main_ctx["page"], out))
+
+                async def reconnect(out):
+                    nonlocal server
+                    page = main_ctx["page"]
+                    first_id = await page.evaluate("window.aiwebcam.state.sessionId")
+                    await page.reload()
+                    await page.evaluate(MONITOR_JS)
+                    await page.wait_for_selector("body[data-state=connected]", timeout=60000)
+                    out["after_refresh_new_session"] = await page.evaluate("window.aiwebcam.state.sessionId") != first_id
+                    port = server.port
+                    await server.stop()
+                    await page.wait_for_function("() => document.body.dataset.state !== 'connected'", timeout=30000)
+                    out["state_while_down"] = await page.evaluate("document.body.dataset.state")
+                    await asyncio.sleep(2.0)
+                    server = WebcamServer(  # same data dir: same stored token, same certificate
+                        backends, settings, paths,
+                        ServerConfig(host="127.0.0.1", port=port, tls=True, ice_hosts=["127.0.0.1"], max_sessions=6),
+                    )
+                    await server.start()
+                    await page.wait_for_selector("body[data-state=connected]", timeout=60000)
+                    out["reconnected_after_restart"] = True
+                    await type_message(page, "Say hi.")
+                    await page.wait_for_selector(".msg.assistant .text", timeout=300000)
+                    await wait_quiet(page)
+                    out["answers_after_restart"] = len(await reply_texts(page)) >= 1
+
+                await run("reconnect", reconnect)
+                await main_ctx["ctx"].close()
+        finally:
+            await browser.close()
+    return await finish(server, results, args.out, server_events)
+
+
+async def measure_latency(browser, url: str, speech_ms: float, args, results: dict) -> None:
+    """Only the spoken turn, N times, each in a fresh page (the fake mic file restarts)."""
+    runs = results.setdefault("latency", [])
+    for i in range(args.latency_runs):
+        ctx, page, _ = await open_page(browser, url, viewport={"width": 1280, "height": 800})
+        out: dict = {}
+        await scenario_spoken_turn(page, speech_ms, out, args.shots)
+        runs.append({k: out[k] for k in ("release_to_first_audio_ms", "metrics_line", "transcript")})
+        log("latency run", i + 1, runs[-1])
+        await ctx.close()
+
+
+async def finish(server, results: dict, out: Path, server_events: list[str]) -> int:
+    await asyncio.sleep(0.5)
+    results["server_events"] = server_events  # of the first server (restarted in "reconnect")
+    results["sessions_left"] = len(server.sessions)
+    await server.stop()
+    out.write_text(json.dumps(results, indent=2))
+    log("results written to", out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

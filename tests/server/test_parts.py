@@ -1,0 +1,143 @@
+"""The server's parts on their own: message validation, the Opus track, the recorder,
+the microphone resampler, the ICE host restriction."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from desktop_app.core.events import AudioPacket, ReplyDelta, Transcript, TurnFinished
+from desktop_app.media.opus import SILENCE_PACKET, OpusEncoder, decode_packets
+from desktop_app.server.audio_track import OpusAudioTrack
+from desktop_app.server.peer import MicrophoneResampler, restrict_ice_host_addresses
+from desktop_app.server.session import PushToTalkRecorder
+from desktop_app.server.signaling import (
+    Cancel,
+    Offer,
+    Ping,
+    ProtocolError,
+    PushToTalk,
+    TypedText,
+    event_message,
+    parse_client_message,
+)
+
+OFFER = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (json.dumps({"type": "offer", "sdp": OFFER}), Offer(OFFER)),
+        ('{"type": "ptt", "action": "start"}', PushToTalk(True)),
+        ('{"type": "ptt", "action": "stop"}', PushToTalk(False)),
+        ('{"type": "cancel"}', Cancel()),
+        ('{"type": "text", "text": "  hi there "}', TypedText("hi there")),
+        (b'{"type": "ping"}', Ping()),
+    ],
+)
+def test_valid_messages_parse_to_typed_ones(raw, expected):
+    assert parse_client_message(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, fragment",
+    [
+        ("", "not JSON"),
+        ("{", "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        ("[]", "JSON object"),
+        ("{}", "missing 'type'"),
+        ('{"type": 5}', "missing 'type'"),
+        ('{"type": "' + "z" * 500 + '"}', "unknown message type"),
+        ('{"type": "offer", "sdp": "hello"}', "malformed offer"),
+        ('{"type": "offer", "sdp": "v=0\\r\\nm=video 9"}', "no audio"),
+        ('{"type": "ptt"}', "'start' or 'stop'"),
+        ('{"type": "text", "text": ["a"]}', "non-empty string"),
+        ('{"type": "text", "text": "' + "a" * 5000 + '"}', "too long"),
+        ('{"type": "ping", "pad": "' + "p" * 70000 + '"}', "too large"),
+    ],
+)
+def test_invalid_messages_are_one_line_protocol_errors(raw, fragment):
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message(raw)
+    message = str(info.value)
+    assert fragment in message and "\n" not in message and len(message) < 200
+
+
+def test_engine_events_become_page_messages():
+    assert event_message(Transcript("t1", "hi")) == {"type": "transcript", "turn_id": "t1", "text": "hi"}
+    assert event_message(ReplyDelta("t1", "Hel")) == {"type": "delta", "turn_id": "t1", "text": "Hel"}
+    assert event_message(TurnFinished("t1", "hi", "Hello", False, 400.0))["type"] == "finished"
+    assert event_message(AudioPacket("t1", 0, b"x")) is None  # audio goes over RTP
+
+
+async def test_the_track_sends_queued_packets_then_silence_and_flush_silences_at_once():
+    speaking = []
+    track = OpusAudioTrack(on_speaking=speaking.append)
+    tone = (np.sin(np.arange(48000 // 5) * 2 * np.pi * 300 / 48000) * 10000).astype(np.int16)  # 200 ms
+    packets = OpusEncoder().encode(tone, 48000)
+    assert len(packets) == 10
+    first = await track.recv()
+    assert bytes(first) == SILENCE_PACKET and first.pts == 0 and first.time_base == Fraction(1, 48000)
+    for i, data in enumerate(packets[:6]):
+        track.write(AudioPacket("t", i, data))
+    assert speaking == [True] and track.queued_ms == 120
+    sent = [await track.recv() for _ in range(6)]
+    assert [bytes(p) for p in sent] == packets[:6]  # the engine's bytes, not re-encoded
+    assert [p.pts for p in sent] == [960 * k for k in range(1, 7)]  # 20 ms apart
+    assert bytes(await track.recv()) == SILENCE_PACKET and speaking == [True, False]
+    for i, data in enumerate(packets[6:]):
+        track.write(AudioPacket("t", 6 + i, data))
+    track.flush()
+    assert bytes(await track.recv()) == SILENCE_PACKET and speaking == [True, False, True, False]
+    assert track.packets_sent == 6
+    assert np.abs(decode_packets([bytes(p) for p in sent])).max() > 0.1
+    track.stop()
+
+
+def test_the_recorder_keeps_a_short_pre_roll_and_collects_while_held():
+    recorder = PushToTalkRecorder(pre_roll_s=0.1)
+    for k in range(10):  # 200 ms before the key went down
+        recorder.feed(np.full(320, k, np.float32))
+    recorder.start()
+    for k in range(10, 15):
+        recorder.feed(np.full(320, k, np.float32))
+    pcm = recorder.stop()
+    assert pcm.size == 320 * (5 + 5)  # 100 ms of pre-roll + 100 ms held
+    assert pcm[0] == 5 and pcm[-1] == 14
+    recorder.feed(np.ones(320, np.float32))
+    assert recorder.stop().size == 0  # not recording: only the pre-roll grows
+
+
+def test_browser_audio_becomes_16k_mono_float():
+    resampler = MicrophoneResampler()
+    t = np.arange(960 * 50) / 48000
+    wave = (np.sin(2 * np.pi * 440 * t) * 16000).astype(np.int16)
+    stereo = np.repeat(wave, 2)  # packed s16 stereo, as aiortc delivers it
+    out = []
+    for i in range(50):
+        frame = av.AudioFrame.from_ndarray(stereo[i * 1920 : (i + 1) * 1920].reshape(1, -1), format="s16", layout="stereo")
+        frame.sample_rate = 48000
+        out.append(resampler.convert(frame))
+    pcm = np.concatenate(out)
+    assert pcm.dtype == np.float32
+    assert abs(pcm.size - 16000) < 400
+    assert 0.4 < np.abs(pcm[1000:]).max() < 0.6
+
+
+def test_ice_host_restriction_patches_aioice_and_undoes_it():
+    import aioice.ice
+
+    original = aioice.ice.get_host_addresses
+    try:
+        restrict_ice_host_addresses(["127.0.0.1", "::1"])
+        assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False) == ["127.0.0.1"]
+        assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == ["127.0.0.1", "::1"]
+    finally:
+        restrict_ice_host_addresses(None)
+    assert aioice.ice.get_host_addresses is original
