@@ -28,6 +28,7 @@ from desktop_app.core.engine import Engine, default_store
 from desktop_app.core.events import Event
 from desktop_app.core.metrics import now_ms
 from desktop_app.core.turn import Backends, TurnInput
+from desktop_app.core.utterance import Utterance
 from desktop_app.server.audio_track import OpusAudioTrack
 from desktop_app.server.peer import ASR_RATE, BrowserPeer
 from desktop_app.server.signaling import (
@@ -60,6 +61,7 @@ class PushToTalkRecorder:
         self._max_samples = int(max_s * ASR_RATE)
         self._chunks: list[np.ndarray] = []
         self._samples = 0
+        self._live: Callable[[np.ndarray], None] | None = None
         self.recording = False
 
     def feed(self, pcm: np.ndarray) -> None:
@@ -67,15 +69,22 @@ class PushToTalkRecorder:
             if self._samples < self._max_samples:
                 self._chunks.append(pcm)
                 self._samples += pcm.size
+                if self._live is not None:
+                    self._live(pcm)
             return
         self._pre_roll.append(pcm)
         self._pre_roll_samples += pcm.size
         while self._pre_roll and self._pre_roll_samples - self._pre_roll[0].size >= self._pre_roll_max:
             self._pre_roll_samples -= self._pre_roll.popleft().size
 
-    def start(self) -> None:
+    def start(self, live: Callable[[np.ndarray], None] | None = None) -> None:
+        """Start collecting; ``live`` also gets every chunk as it arrives (pre-roll first)."""
         if self.recording:
             return
+        self._live = live
+        if live is not None:
+            for chunk in self._pre_roll:
+                live(chunk)
         self._chunks = list(self._pre_roll)
         self._samples = self._pre_roll_samples
         self._pre_roll.clear()
@@ -84,6 +93,7 @@ class PushToTalkRecorder:
 
     def stop(self) -> np.ndarray:
         self.recording = False
+        self._live = None
         chunks, self._chunks, self._samples = self._chunks, [], 0
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
@@ -109,6 +119,7 @@ class Session:
         self.engine.add_sink(self.audio_track)
         self.last_turn_id: str | None = None
         self.recorder = PushToTalkRecorder()
+        self._utterance: Utterance | None = None  # transcribed while the user talks
         self.peer: BrowserPeer | None = None
         self.peer_state = "new"
         self.closed = False
@@ -199,7 +210,8 @@ class Session:
         if self._stop_task is not None and not self._stop_task.done():
             return  # the previous release is still being submitted
         self.cancel()  # talking interrupts the reply, even its still-queued audio
-        self.recorder.start()
+        self._utterance = self.engine.start_utterance()
+        self.recorder.start(self._utterance.feed)
         self._send({"type": "recording", "on": True})
 
     def release(self) -> None:
@@ -214,6 +226,7 @@ class Session:
         jpeg = loop.run_in_executor(None, _frame_to_jpeg, frame) if frame is not None else None
         await asyncio.sleep(TAIL_MS / 1000)  # meanwhile the frame becomes a JPEG
         pcm = self.recorder.stop()
+        utterance, self._utterance = self._utterance, None
         self._send({"type": "recording", "on": False})
         image = None
         if jpeg is not None:
@@ -221,12 +234,16 @@ class Session:
                 image = await jpeg
             except Exception as exc:  # a frame that cannot be converted is not worth a turn
                 log.warning("session %s: frame not usable: %s", self.id, exc)
-        if self.closed:
+        if self.closed or pcm.size < ASR_RATE // 10:
+            if utterance is not None:
+                utterance.abort()
+            if not self.closed:
+                self._send(error_message("no audio arrived from your microphone", "no_audio"))
             return
-        if pcm.size < ASR_RATE // 10:
-            self._send(error_message("no audio arrived from your microphone", "no_audio"))
-            return
-        self.engine.submit(TurnInput(audio=pcm, image_jpeg=image, end_of_speech_ms=end_of_speech))
+        if utterance is not None:
+            self.engine.submit(TurnInput(utterance=utterance, image_jpeg=image, end_of_speech_ms=end_of_speech))
+        else:
+            self.engine.submit(TurnInput(audio=pcm, image_jpeg=image, end_of_speech_ms=end_of_speech))
 
     def cancel(self) -> bool:
         """Interrupt the turn and silence the track. True when something was cut short.
