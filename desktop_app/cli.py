@@ -21,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aiwebcam {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (never secrets)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--self-test", action="store_true", help="check this installation offline (models, one spoken turn, Qt, browser client) and exit")
     parser.add_argument("--screenshot", metavar="FILE", type=Path, help="open the window, save a PNG of it to FILE and exit")
+    parser.add_argument("--conversation", metavar="ID", dest="open_conversation", help="open the window on this saved conversation")
     sub = parser.add_subparsers(dest="command")
 
     sub.add_parser("chat", help="talk in this terminal: type, read and hear the reply")
@@ -57,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A frozen app (PyInstaller) re-runs this entry point for multiprocessing children.
+    import multiprocessing
+
+    multiprocessing.freeze_support()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -67,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     settings: Settings | None = None
     try:
+        if args.self_test:
+            from desktop_app.commands.self_test import run_self_test
+
+            return run_self_test()
         paths = AppPaths.from_env()
         settings = load_settings(paths)
         if args.command == "ask":
@@ -94,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_chat(settings, paths))
         from desktop_app.gui.app import run_app
 
-        return run_app(settings, paths, args.screenshot)
+        return run_app(settings, paths, args.screenshot, args.open_conversation)
     except AppError as exc:
         _fail(str(exc), settings)
         return 1

@@ -94,6 +94,8 @@ class Settings:
     llm_model: str = ""
     llm_base_url: str = ""
     llm_api_key: Secret = field(default_factory=lambda: Secret(""))
+    # True: the key lives in the system keyring (desktop_app.key_store), not in this file.
+    llm_api_key_in_keyring: bool = False
     # Send the current frame with the words. None: decided from the model name.
     llm_vision: bool | None = None
     llm_max_tokens: int = 512
@@ -117,6 +119,12 @@ class Settings:
     asr_base_url: str = ""
     tts_base_url: str = ""
     asr_openai_model: str = "whisper-1"
+
+    # Desktop app: sound devices by name ("" = the system default) and the key to hold
+    # for push-to-talk (a Qt key name: "Space", "F9", ...).
+    audio_input_device: str = ""
+    audio_output_device: str = ""
+    push_to_talk_key: str = "Space"
 
     # ---- derived values -------------------------------------------------------------
 
@@ -240,6 +248,10 @@ def load_settings(paths: AppPaths | None = None, env: Mapping[str, str] | None =
         if not isinstance(stored, dict):
             raise ConfigError(f"settings file {paths.settings_file} is not a JSON object")
         settings = settings.updated(stored)
+    if settings.llm_api_key_in_keyring and not settings.llm_api_key:
+        from desktop_app.key_store import load_api_key
+
+        settings = dataclasses.replace(settings, llm_api_key=Secret(load_api_key()))
     return settings.updated(env_overrides(env))
 
 

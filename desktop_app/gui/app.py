@@ -1,4 +1,8 @@
-"""``aiwebcam``: the window on a qasync loop; ``--screenshot FILE`` writes a PNG of it."""
+"""``aiwebcam``: the window on a qasync loop; ``--screenshot FILE`` writes a PNG of it.
+
+``--conversation ID`` opens the window on a saved conversation (shown at once, continued
+once the models are ready).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,22 @@ import sys
 from pathlib import Path
 
 from desktop_app.config import AppPaths, Settings
+from desktop_app.core.conversation import Conversation
+from desktop_app.errors import ConfigError
 from desktop_app.gui.display import display_problem
 
 
-def run_app(settings: Settings, paths: AppPaths, screenshot: Path | None = None) -> int:
+def load_saved_conversation(paths: AppPaths, conversation_id: str) -> Conversation:
+    from desktop_app.core.engine import default_store
+
+    try:
+        return default_store(paths.data_dir).load(conversation_id)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ConfigError(f"no saved conversation {conversation_id!r}: 'aiwebcam history' lists them") from None
+
+
+def run_app(settings: Settings, paths: AppPaths, screenshot: Path | None = None, conversation_id: str | None = None) -> int:
+    conversation = load_saved_conversation(paths, conversation_id) if conversation_id else None
     problem = display_problem()
     if problem is not None:
         if screenshot is None:
@@ -33,6 +49,9 @@ def run_app(settings: Settings, paths: AppPaths, screenshot: Path | None = None)
     asyncio.set_event_loop(loop)
     # a screenshot shows the default layout and leaves the user's remembered one alone
     window = MainWindow(settings, paths, remember_layout=screenshot is None)
+    if conversation is not None:
+        window.show_conversation(conversation)
+        window.session.ready.connect(lambda: window.open_conversation(conversation.id))
     window.show()
     with loop:
         if screenshot is not None:
@@ -48,7 +67,7 @@ async def _run(app, window) -> int:
         window.session.ready.connect(lambda: Path(ready_file).write_text("ready\n"))
     window.session.start()
     await closed.wait()
-    await window.session.aclose()
+    await window.aclose()
     return 0
 
 
@@ -63,7 +82,7 @@ async def _screenshot(window, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(path), "PNG")
     window.close()
-    await window.session.aclose()
+    await window.aclose()
     if not ok:
         print(f"aiwebcam: error: cannot write {path}", file=sys.stderr)
         return 1

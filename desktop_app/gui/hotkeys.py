@@ -1,12 +1,23 @@
-"""Window-wide keys: hold Space to talk (unless typing), Esc to stop the reply."""
+"""Window-wide keys: hold Space (or the chosen key) to talk, unless typing; Esc stops the reply."""
 
 from __future__ import annotations
 
 from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit, QWidget
+
+
+def key_from_name(name: str) -> Qt.Key:
+    """A single key from its Qt name ("Space", "F9", "Pause"...); Space when unknown."""
+    sequence = QKeySequence.fromString(name.strip() or "Space")
+    if sequence.count() != 1:
+        return Qt.Key.Key_Space
+    combo = sequence[0]
+    if combo.keyboardModifiers() != Qt.KeyboardModifier.NoModifier:
+        return Qt.Key.Key_Space  # a held modifier chord is not a push-to-talk key
+    return combo.key()
 
 
 def is_text_input(widget: QWidget | None) -> bool:
@@ -37,7 +48,11 @@ class Hotkeys(QObject):
         self._press = talk_press
         self._release = talk_release
         self._stop = stop
-        self._space_held = False
+        self._space_held = False  # the talk key is down
+        self.talk_key = Qt.Key.Key_Space
+
+    def set_talk_key(self, name: str) -> None:
+        self.talk_key = key_from_name(name)
 
     def _mine(self, target: QObject) -> bool:
         if not isinstance(target, QWidget):
@@ -52,9 +67,10 @@ class Hotkeys(QObject):
         if not isinstance(event, QKeyEvent) or not self._mine(target):
             return False
         key = event.key()
-        if key == Qt.Key.Key_Space and event.modifiers() in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier):
+        if key == self.talk_key and event.modifiers() in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier):
             focus = QApplication.focusWidget()
-            if is_text_input(focus) and not self._space_held:
+            types_text = key == Qt.Key.Key_Space  # other talk keys (F9...) type nothing
+            if types_text and is_text_input(focus) and not self._space_held:
                 return False
             if kind == QEvent.Type.ShortcutOverride:
                 event.accept()

@@ -68,7 +68,14 @@ def _layout(p: QPainter) -> None:
     p.drawLine(30, 32, 54, 32)
 
 
-_DRAW = {"mic": _mic, "stop": _stop, "send": _send, "new": _new, "export": _export, "settings": _settings, "video": _video, "layout": _layout}
+def _host(p: QPainter) -> None:
+    p.drawEllipse(QPointF(32, 36), 5, 5)
+    for radius in (14, 24):
+        p.drawArc(QRectF(32 - radius, 36 - radius, 2 * radius, 2 * radius), 35 * 16, 110 * 16)
+    p.drawLine(32, 41, 32, 56)
+
+
+_DRAW = {"mic": _mic, "stop": _stop, "send": _send, "new": _new, "export": _export, "settings": _settings, "video": _video, "layout": _layout, "host": _host}
 
 
 @functools.lru_cache(maxsize=None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
@@ -23,33 +25,30 @@ from PySide6.QtWidgets import (
 
 from desktop_app.config import AppPaths, Settings
 from desktop_app.core.conversation import Conversation, TurnRecord
-from desktop_app.core.events import (
-    ChunkSpoken,
-    Event,
-    MetricsReady,
-    NoSpeech,
-    ReplyDelta,
-    Transcript,
-    TurnCancelled,
-    TurnError,
-    TurnFinished,
-    TurnStarted,
-)
-from desktop_app.core.metrics import TurnMetrics
+from desktop_app.core.events import Event, NoSpeech, ReplyDelta, TurnError, TurnFinished, TurnStarted
 from desktop_app.core.turn import TurnInput
+from desktop_app.errors import AppError
 from desktop_app.gui.conversations_panel import ConversationsPanel
+from desktop_app.gui.entry_events import apply_event, metrics_line
 from desktop_app.gui.export import conversation_markdown
+from desktop_app.gui.host_view import HostView
 from desktop_app.gui.hotkeys import Hotkeys
 from desktop_app.gui.icons import app_icon, icon
 from desktop_app.gui.markdown_view import MarkdownView
 from desktop_app.gui.push_to_talk import PushToTalk
 from desktop_app.gui.session import Session
+from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.gui.talk_bar import TalkBar
 from desktop_app.gui.transcript_view import TranscriptEntry, TranscriptView
 from desktop_app.gui.video_view import VideoView
 from desktop_app.media.capture import FrameSource, SourceChoice, available_sources, frame_jpeg, make_source
+from desktop_app.media.devices import device_arg
 from desktop_app.media.microphone import AudioSource, Microphone, input_device_problem
 from desktop_app.storage import atomic_write_text
+
+if TYPE_CHECKING:
+    from desktop_app.media.capture import FrameSource as AnySource
+    from desktop_app.server import ServerConfig
 
 DEFAULT_SIZE = QSize(1280, 800)
 
@@ -64,13 +63,6 @@ def _titled(title: str, widget: QWidget) -> QWidget:
     layout.addWidget(label)
     layout.addWidget(widget)
     return box
-
-
-def _metrics_line(metrics: TurnMetrics | dict) -> str:
-    if isinstance(metrics, dict):
-        known = {k: v for k, v in metrics.items() if k in TurnMetrics.__dataclass_fields__}
-        metrics = TurnMetrics(**known)
-    return metrics.summary()
 
 
 def _local_time(iso: str) -> datetime:
@@ -89,6 +81,7 @@ class MainWindow(QMainWindow):
         use_speaker: bool = True,
         video: str = "auto",  # "auto": a camera if any, else the test pattern; or a SourceChoice kind
         remember_layout: bool = True,  # restore and save geometry, splitters and source
+        host_config: ServerConfig | None = None,  # the Host switch's server (default: LAN, HTTPS, 8443)
     ) -> None:
         super().__init__()
         self.paths = paths
@@ -101,12 +94,19 @@ class MainWindow(QMainWindow):
         self._pending_image: QImage | None = None
         self._closing = False
         self._remember = remember_layout
+        self._local_entries: list[TranscriptEntry] = []
+        self._key_location = "keyring" if settings.llm_api_key_in_keyring else ("file" if settings.llm_api_key else "")
+        self.settings_dialog: SettingsDialog | None = None
 
+        self._own_microphone = audio_source is None  # else injected (tests): settings leave it alone
+        self._mic_device = settings.audio_input_device
         mic_problem = None
         if audio_source is None:
-            mic_problem = input_device_problem()
-            audio_source = None if mic_problem else Microphone()
+            audio_source, mic_problem = self._open_microphone(settings.audio_input_device)
         self._build_widgets()
+        self.transcript.entries = self._local_entries
+        self.host = HostView(self, host_config)
+        self.host.hostingChanged.connect(self._on_hosting)
         self._build_toolbar()
         self._build_status_bar(mic_problem)
 
@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         self.talk_bar.sendRequested.connect(self.send_text)
         self.talk_bar.stopRequested.connect(self.stop)
         self.hotkeys = Hotkeys(self, self.ptt.press, self.ptt.release, self.stop)
+        self.hotkeys.set_talk_key(settings.push_to_talk_key)
+        self.talk_bar.set_talk_key_name(settings.push_to_talk_key)
         QApplication.instance().installEventFilter(self.hotkeys)
         self._meter_timer = QTimer(self)
         self._meter_timer.setInterval(40)
@@ -197,6 +199,13 @@ class MainWindow(QMainWindow):
         self.stop_action.setToolTip("Stop the reply (Esc)")
         self.stop_action.setEnabled(False)
         bar.addAction(self.new_action)
+        self.settings_action = QAction(icon("settings"), "Settings", self, shortcut=QKeySequence("Ctrl+,"), triggered=self.open_settings)
+        self.settings_action.setToolTip("Models, key, voice, devices, hotkey, system prompt")
+        bar.addAction(self.settings_action)
+        self.host_action = QAction(icon("host"), "Host", self, checkable=True)
+        self.host_action.setToolTip("Let browsers on this network join: shows a link and a QR code")
+        self.host_action.toggled.connect(self.set_hosting)
+        bar.addAction(self.host_action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
@@ -324,49 +333,35 @@ class MainWindow(QMainWindow):
     # ---- engine events --------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
+        """An event of this computer's engine: its entries update even while a browser is shown."""
+        shown = self.host.view_id == ""
         if isinstance(event, TurnStarted):
-            entry = TranscriptEntry(turn_id=event.turn_id, user_text=event.typed_text or "", image=self._pending_image, state="thinking")
+            apply_event(self._local_entries, event, self._pending_image)
             self._pending_image = None
-            index = self.transcript.add(entry)
-            if self._following:
-                self.transcript.selected_index = index
+            if shown and self._following:
+                self.transcript.selected_index = len(self._local_entries) - 1
                 self.reply.set_markdown("")
             self._set_busy(True)
+            if shown:
+                self.transcript.refresh()
             return
-        entry = self.transcript.find(getattr(event, "turn_id", ""))
+        entry = apply_event(self._local_entries, event)
         if entry is None:
             return
-        if isinstance(event, Transcript):
-            entry.user_text = event.text
-        elif isinstance(event, ReplyDelta):
-            entry.reply_text += event.text
-            entry.state = "speaking"
-            if self._following and self.transcript.entries and self.transcript.entries[-1] is entry:
+        if isinstance(event, ReplyDelta):
+            if shown and self._following and self._local_entries[-1] is entry:
                 self.reply.set_markdown(entry.reply_text)
-        elif isinstance(event, ChunkSpoken):
-            entry.state = "speaking"
-        elif isinstance(event, MetricsReady):
-            entry.metrics = _metrics_line(event.metrics)
         elif isinstance(event, TurnError):
-            entry.error = event.message
-            entry.state = "error"
             self._show_message(f"Error: {event.message}")
         elif isinstance(event, NoSpeech):
-            entry.state = "no-speech"
             self._show_message("No speech heard: hold Space while you speak")
-        elif isinstance(event, TurnCancelled):
-            entry.state = "interrupted"
         elif isinstance(event, TurnFinished):
-            if event.interrupted:
-                entry.state = "interrupted"
-            elif entry.state not in ("error", "no-speech"):
-                entry.state = "done"
-            entry.metrics = entry.metrics or _metrics_line(event.metrics)
             self._set_busy(False)
             self.refresh_conversations()
-            if entry.state == "done":
+            if entry.state == "done" and not self.session.applying:
                 self._show_status("Ready")
-        self.transcript.refresh()
+        if shown:
+            self.transcript.refresh()
 
     def _set_busy(self, busy: bool) -> None:
         self.talk_bar.stop_button.setEnabled(busy)
@@ -374,7 +369,7 @@ class MainWindow(QMainWindow):
 
     def _on_selected(self, index: int) -> None:
         self._following = index == len(self.transcript.entries) - 1
-        self.reply.set_markdown(self.transcript.entries[index].reply_text)
+        self.reply.set_markdown(self.transcript.entries[index].reply_text, from_top=True)
 
     def _on_ready(self) -> None:
         self.progress.hide()
@@ -394,6 +389,91 @@ class MainWindow(QMainWindow):
     def _show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 6000)
 
+    show_status = _show_status
+    show_message = _show_message
+
+    # ---- settings -------------------------------------------------------------------
+
+    def _open_microphone(self, device: str) -> tuple[AudioSource | None, str | None]:
+        problem = input_device_problem(device_arg(device))
+        return (None, problem) if problem else (Microphone(device_arg(device)), None)
+
+    def open_settings(self) -> SettingsDialog:
+        """Show the settings dialog (not modal); saving applies without a restart."""
+        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+            self.settings_dialog.raise_()
+            return self.settings_dialog
+        dialog = SettingsDialog(self.session.settings, self._key_location, self)
+        dialog.saveRequested.connect(lambda settings: asyncio.ensure_future(self.apply_settings(settings)))
+        dialog.finished.connect(dialog.deleteLater)
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
+
+    async def apply_settings(self, settings: Settings) -> bool:
+        """Write the settings file (the key to the keyring when one works) and apply them."""
+        from desktop_app.key_store import save_settings_with_key
+
+        try:
+            _path, self._key_location = await asyncio.to_thread(save_settings_with_key, settings, self.paths)
+        except (OSError, AppError) as exc:
+            self._show_status(f"\u26a0 Settings not saved: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}")
+            return False
+        self._apply_window_settings(settings)
+        self.progress.show()
+        self.talk_bar.set_ready(False)
+        try:
+            rebind = self.host.rebind if self.host.running else None
+            ok = await self.session.apply_settings(settings, rebind)
+        finally:
+            if self.session.is_ready:
+                self.progress.hide()
+                self.talk_bar.set_ready(self.host.view_id == "")
+        return ok
+
+    def _apply_window_settings(self, settings: Settings) -> None:
+        self.hotkeys.set_talk_key(settings.push_to_talk_key)
+        self.talk_bar.set_talk_key_name(settings.push_to_talk_key)
+        if self._own_microphone and settings.audio_input_device != self._mic_device and not self.ptt.recording:
+            self._mic_device = settings.audio_input_device
+            source, problem = self._open_microphone(settings.audio_input_device)
+            self.ptt.source = source
+            self.mic_label.setText(f"\u26a0 {problem}" if problem else "Microphone ready")
+
+    # ---- hosting --------------------------------------------------------------------
+
+    def set_hosting(self, on: bool) -> asyncio.Future:
+        """The Host switch: start or stop the browser server (shares this window's models)."""
+        return self.host.set_hosting(on)
+
+    def _on_hosting(self, on: bool) -> None:
+        self.host_action.blockSignals(True)
+        self.host_action.setChecked(on)
+        self.host_action.blockSignals(False)
+
+    def show_local_view(self) -> None:
+        """Back to this computer: its video source, conversation and talk bar."""
+        choice = self.source_choices[self.source_combo.currentIndex()]
+        self.video.set_source(self.video_source, "Video off" if choice.kind == "off" else "Waiting for frames...")
+        self._show_entries(self._local_entries)
+        self.source_combo.setEnabled(True)
+        self.talk_bar.set_ready(self.session.is_ready and not self.session.applying)
+
+    def show_remote_view(self, source: AnySource, entries: list[TranscriptEntry]) -> None:
+        """A connected browser: its video and conversation; talking waits for "This computer"."""
+        self.video.set_source(source, "Waiting for the browser's video...")
+        self._show_entries(entries)
+        self.source_combo.setEnabled(False)
+        self.talk_bar.set_ready(False)
+
+    def _show_entries(self, entries: list[TranscriptEntry]) -> None:
+        self.transcript.entries = entries
+        self.transcript.selected_index = len(entries) - 1 if entries else None
+        self._following = True
+        last = entries[-1] if entries else None
+        self.reply.set_markdown(last.reply_text if last else "", from_top=last is not None and last.finished)
+        self.transcript.refresh()
+
     # ---- conversations --------------------------------------------------------------
 
     def refresh_conversations(self) -> None:
@@ -407,14 +487,17 @@ class MainWindow(QMainWindow):
         self.conversations.set_conversations(store.list(), current)
 
     def new_conversation(self) -> None:
+        self.host.show_view("")
         if self.session.new_conversation() is not None:
             self.transcript.clear_entries()
+            self._local_entries = self.transcript.entries
             self._following = True
             self.reply.set_markdown("")
             self.refresh_conversations()
             self._show_message("New conversation")
 
     def open_conversation(self, conversation_id: str) -> None:
+        self.host.show_view("")
         conversation = self.session.open_conversation(conversation_id)
         if conversation is None:
             self._show_message("Models are still loading: try again in a moment")
@@ -422,19 +505,22 @@ class MainWindow(QMainWindow):
         self.show_conversation(conversation)
 
     def show_conversation(self, conversation: Conversation) -> None:
-        self.transcript.clear_entries()
-        for record in conversation.turns:
-            self.transcript.entries.append(self._entry_from_record(record))
+        self.host.show_view("")
+        self._local_entries = [self._entry_from_record(record) for record in conversation.turns]
+        self.transcript.entries = self._local_entries
         self.transcript.selected_index = len(self.transcript.entries) - 1 if self.transcript.entries else None
         self.transcript.refresh()
         self._following = True
-        self.reply.set_markdown(conversation.turns[-1].reply_text if conversation.turns else "")
+        self.reply.set_markdown(conversation.turns[-1].reply_text if conversation.turns else "", from_top=True)
         self.refresh_conversations()
 
     def _entry_from_record(self, record: TurnRecord) -> TranscriptEntry:
         image = None
-        if record.image_file and self.session.engine is not None:
-            loaded = QImage(str(self.session.engine.store.image_path(record.image_file)))
+        if record.image_file:
+            from desktop_app.core.engine import default_store
+
+            store = self.session.engine.store if self.session.engine is not None else default_store(self.paths.data_dir)
+            loaded = QImage(str(store.image_path(record.image_file)))
             image = None if loaded.isNull() else loaded
         state = "interrupted" if record.interrupted else ("error" if record.error else "done")
         return TranscriptEntry(
@@ -442,7 +528,7 @@ class MainWindow(QMainWindow):
             reply_text=record.reply_text,
             time=_local_time(record.created),
             image=image,
-            metrics=_metrics_line(record.metrics),
+            metrics=metrics_line(record.metrics),
             state=state,
             error=record.error,
         )
@@ -473,4 +559,12 @@ class MainWindow(QMainWindow):
             if self.video_source is not None:
                 self.video_source.stop()
             QApplication.instance().removeEventFilter(self.hotkeys)
+            if self.host.running:
+                asyncio.ensure_future(self.host.stop())
         super().closeEvent(event)
+
+    async def aclose(self) -> None:
+        """After close: stop hosting, then the engine."""
+        if self.host.running:
+            await self.host.stop()
+        await self.session.aclose()

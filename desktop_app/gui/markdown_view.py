@@ -26,11 +26,17 @@ class MarkdownView(QTextBrowser):
         self.markdown = ""
         self.rendered = RenderedMarkdown("", [])
         self._pending = False
+        self._scroll_top = False
         self.setHtml(PLACEHOLDER)
 
-    def set_markdown(self, text: str) -> None:
-        """Show ``text``; rendering is coalesced so a fast stream costs one render per tick."""
+    def set_markdown(self, text: str, from_top: bool = False) -> None:
+        """Show ``text``; rendering is coalesced so a fast stream costs one render per tick.
+
+        A streaming reply keeps the end in view; ``from_top`` shows a finished one (a
+        saved or selected reply) from its beginning.
+        """
         self.markdown = text
+        self._scroll_top = self._scroll_top or from_top
         if not self._pending:
             self._pending = True
             QTimer.singleShot(40, self._render)
@@ -50,7 +56,11 @@ class MarkdownView(QTextBrowser):
         position = bar.value()
         self.rendered = render_markdown(self.markdown)
         self.setHtml(self.rendered.html)
-        bar.setValue(bar.maximum() if at_bottom else position)
+        if self._scroll_top:
+            self._scroll_top = False
+            bar.setValue(0)
+        else:
+            bar.setValue(bar.maximum() if at_bottom else position)
 
     def copy_block(self, index: int) -> bool:
         if not 0 <= index < len(self.rendered.code_blocks):

@@ -2,12 +2,19 @@
 
 The engine runs on the qasync loop (the GUI thread); its models run in their own worker
 threads. Engine events are emitted on the loop thread, so they reach widgets directly.
+
+New settings apply without a restart (:meth:`Session.apply_settings`): a new engine is
+built and warmed in the background while the old one keeps serving; only when the new
+one is ready does it take over, with the same conversation. On failure the old engine
+stays and one line says why.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from typing import Awaitable, Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -16,10 +23,20 @@ from desktop_app.config import AppPaths, Settings
 from desktop_app.core.conversation import Conversation
 from desktop_app.core.engine import Engine
 from desktop_app.core.events import AudioPacket, Event, TurnFinished
-from desktop_app.core.turn import TurnInput
+from desktop_app.core.turn import Backends, TurnInput
 from desktop_app.errors import AppError, redact
 
 log = logging.getLogger(__name__)
+
+# Settings only the window uses: changing them needs no new engine.
+WINDOW_ONLY = frozenset({"audio_input_device", "audio_output_device", "push_to_talk_key", "llm_api_key_in_keyring"})
+RETIRE_TIMEOUT_S = 30  # a reply still streaming may finish before the switch; then it is cut
+
+
+def needs_new_engine(old: Settings, new: Settings) -> bool:
+    return any(
+        getattr(old, f.name) != getattr(new, f.name) for f in dataclasses.fields(Settings) if f.name not in WINDOW_ONLY
+    )
 
 
 class ProgressRelay(QObject):
@@ -37,6 +54,7 @@ class Session(QObject):
     ready = Signal()  # models loaded: turns can start
     failed = Signal(str)  # the engine could not start (one line)
     audioStatus = Signal(str)  # speaker availability
+    engineChanged = Signal()  # apply_settings swapped in a new engine
 
     def __init__(self, settings: Settings, paths: AppPaths, use_speaker: bool = True, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +67,8 @@ class Session(QObject):
         self._relay = ProgressRelay(self)
         self._relay.progress.connect(lambda what, f: self.status.emit(f"{what} {f * 100:.0f}%"))
         self._task: asyncio.Task | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.applying = False
 
     # ---- start-up -------------------------------------------------------------------
 
@@ -62,7 +82,7 @@ class Session(QObject):
             self.status.emit("Preparing models...")
             engine = await asyncio.to_thread(make_engine, self.settings, self.paths, self._relay)
             self.engine = engine
-            engine.subscribe(self._on_event)
+            self._unsubscribe = engine.subscribe(self._on_event)
             self._open_speaker()
             await self._warm_up()
         except AppError as exc:
@@ -88,9 +108,10 @@ class Session(QObject):
             self.audioStatus.emit("Speaker off: replies are shown as text")
             return
         try:
+            from desktop_app.media.devices import device_arg
             from desktop_app.media.playback import SpeakerSink
 
-            self.speaker = SpeakerSink()
+            self.speaker = SpeakerSink(device_arg(self.settings.audio_output_device))
         except AppError as exc:
             self.audioStatus.emit(f"{exc}: replies are shown as text")
             return
@@ -103,6 +124,113 @@ class Session(QObject):
         if isinstance(event, TurnFinished) and self.speaker is not None:
             self.speaker.drain_started()
         self.event.emit(event)
+
+    # ---- new settings ---------------------------------------------------------------
+
+    async def apply_settings(
+        self, settings: Settings, before_retire: Callable[[Backends], Awaitable[None]] | None = None
+    ) -> bool:
+        """Use ``settings`` from now on. True when applied; False: the old engine stays.
+
+        ``before_retire`` runs with the new backends just before the old engine closes
+        (the Host switch moves its server over to them).
+        """
+        if self.applying:
+            self.status.emit("\u26a0 Settings are still being applied: try again in a moment")
+            return False
+        old = self.engine
+        if old is None or not self.is_ready:
+            if self._task is not None and not self._task.done():
+                self.status.emit("\u26a0 Models are still loading: save the settings again once they are ready")
+                return False
+            self.settings = settings  # the first start failed: try again with these
+            self.start()
+            return True
+        output_changed = settings.audio_output_device != self.settings.audio_output_device
+        if not needs_new_engine(self.settings, settings):
+            self.settings = settings
+            if output_changed:
+                self._reopen_speaker()
+            self.status.emit("Settings saved")
+            return True
+        self.applying = True
+        try:
+            new = await self._build(settings, old)
+            if new is None:
+                return False
+            await self._wait_for_reply(old)
+            unsubscribe_old = self._swap(old, new, settings, output_changed)
+            if before_retire is not None:
+                try:
+                    await before_retire(new.backends)
+                except Exception:
+                    log.exception("moving to the new backends failed")
+            await old.aclose()  # the cut turn's last events still reach the window
+            if unsubscribe_old is not None:
+                unsubscribe_old()
+        finally:
+            self.applying = False
+        self.engineChanged.emit()
+        b = new.backends
+        self.status.emit(f"Ready \u00b7 speech {b.asr.name} \u00b7 language {b.llm.name} \u00b7 voice {b.tts.name}")
+        return True
+
+    async def _build(self, settings: Settings, old: Engine) -> Engine | None:
+        new: Engine | None = None
+        try:
+            self.status.emit("Applying settings: preparing models...")
+            new = await asyncio.to_thread(make_engine, settings, self.paths, self._relay, old.conversation)
+            b = new.backends
+            self.status.emit(f"Applying settings: loading speech {b.asr.name}, language {b.llm.name}, voice {b.tts.name}...")
+            await new.warm_up()
+            return new
+        except Exception as exc:
+            detail = str(exc) if isinstance(exc, AppError) else f"{type(exc).__name__}: {exc}"
+            line = redact(f"Settings not applied, still using the previous models: {detail}", settings.llm_api_key.get(), self.settings.llm_api_key.get())
+            line = " ".join(line.split())
+            log.warning("%s", line)  # redacted: never the key
+            self.status.emit(f"\u26a0 {line}")
+            if new is not None:
+                try:
+                    await new.aclose()
+                except Exception:
+                    log.exception("closing the unused engine failed")
+            return None
+
+    async def _wait_for_reply(self, old: Engine) -> None:
+        turn = old.current
+        if turn is not None and not turn.done:
+            self.status.emit("Applying settings: waiting for the reply to finish...")
+            try:
+                await asyncio.wait_for(turn.wait(), timeout=RETIRE_TIMEOUT_S)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+
+    def _swap(self, old: Engine, new: Engine, settings: Settings, output_changed: bool) -> Callable[[], None] | None:
+        """Synchronous, so no turn can start on the old engine in between."""
+        old.cancel()
+        unsubscribe_old = self._unsubscribe
+        new.conversation = old.conversation  # a conversation opened meanwhile
+        self.engine = new
+        self.settings = settings
+        self._unsubscribe = new.subscribe(self._on_event)
+        if self.speaker is not None:
+            old.remove_sink(self.speaker)
+            if output_changed:
+                self._reopen_speaker()
+            else:
+                new.add_sink(self.speaker)
+        elif self._use_speaker:
+            self._open_speaker()
+        return unsubscribe_old
+
+    def _reopen_speaker(self) -> None:
+        if self.speaker is not None:
+            if self.engine is not None:
+                self.engine.remove_sink(self.speaker)
+            self.speaker.close()
+            self.speaker = None
+        self._open_speaker()
 
     # ---- turns and conversations ----------------------------------------------------
 

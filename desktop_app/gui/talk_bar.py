@@ -35,7 +35,7 @@ class TalkBar(QWidget):
 
         self.input = QLineEdit()
         self.input.setObjectName("messageInput")
-        self.input.setPlaceholderText("Type a message and press Enter  \u00b7  hold Space to talk  \u00b7  Esc stops the reply")
+        self.set_talk_key_name("Space")
         self.input.setClearButtonEnabled(True)
         self.input.returnPressed.connect(self._send)
         self.send_button = QPushButton(icon("send"), "Send")
@@ -60,6 +60,11 @@ class TalkBar(QWidget):
         text = self.input.text().strip()
         if text:
             self.sendRequested.emit(text)
+
+    def set_talk_key_name(self, name: str) -> None:
+        """Say which key talks (the push-to-talk setting)."""
+        self.input.setPlaceholderText(f"Type a message and press Enter  \u00b7  hold {name} to talk  \u00b7  Esc stops the reply")
+        self.talk_button.setToolTip(f"Hold this button, or hold {name}, while you speak")
 
     def set_ready(self, ready: bool) -> None:
         self.talk_button.setEnabled(ready)

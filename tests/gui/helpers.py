@@ -40,10 +40,12 @@ class SpeechSource:
         return 0.6 if self.recording else 0.0
 
 
-def open_window(qtbot, qloop, audio_source=None, video: str = "pattern", use_speaker: bool = False, start: bool = True):
+def open_window(
+    qtbot, qloop, audio_source=None, video: str = "pattern", use_speaker: bool = False, start: bool = True, settings: Settings = FAST, **kwargs
+):
     from desktop_app.gui.main_window import MainWindow
 
-    window = MainWindow(FAST, AppPaths.from_env(), audio_source=audio_source, use_speaker=use_speaker, video=video)
+    window = MainWindow(settings, AppPaths.from_env(), audio_source=audio_source, use_speaker=use_speaker, video=video, **kwargs)
     window.show()
     qtbot.waitExposed(window)
     if start:
@@ -53,7 +55,7 @@ def open_window(qtbot, qloop, audio_source=None, video: str = "pattern", use_spe
 
 def close_window(qtbot, window) -> None:
     window.close()
-    run(qtbot, window.session.aclose())
+    run(qtbot, window.aclose())
     window.deleteLater()
 
 

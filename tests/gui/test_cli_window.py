@@ -24,3 +24,10 @@ def test_without_a_display_it_says_so_and_points_to_the_terminal(aiwebcam_cmd):
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no display" in lines[0] and "aiwebcam ask" in lines[0]
+
+
+def test_unknown_conversation_is_one_clear_line(aiwebcam_cmd):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([*aiwebcam_cmd, "--conversation", "no-such-id"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["aiwebcam: error: no saved conversation 'no-such-id': 'aiwebcam history' lists them"]

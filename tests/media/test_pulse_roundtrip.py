@@ -1,0 +1,157 @@
+"""Real sound devices: sounddevice playback and capture through a private PulseAudio.
+
+A private daemon (its own runtime dir and home, a unix socket in tmp) gets two null
+sinks: "speaker" (what the app plays into; its .monitor is recorded with parecord) and
+"micsink" (fed with paplay), whose monitor is remapped into the capture device "mic".
+The app's own SpeakerSink and Microphone reach them through the ALSA "pulse" device
+(libasound2-plugins), in a subprocess whose environment points at the daemon. Whisper
+then checks the words: content, not timing (null sinks run in loose real time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop_app.config import AppPaths
+from desktop_app.media.audio_file import load_audio
+from tests.conftest import ROOT
+from tests.speech import piper_wav, word_error_rate
+
+TOOLS = ("pulseaudio", "pactl", "parecord", "paplay")
+MAX_WER = 0.25
+
+
+def _skip_reason() -> str | None:
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        return f"PulseAudio is not installed ({', '.join(missing)} missing; Debian: pulseaudio pulseaudio-utils)"
+    if not glob.glob("/usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so") and not glob.glob("/usr/lib/alsa-lib/libasound_module_pcm_pulse.so"):
+        return "the ALSA PulseAudio plugin is not installed (Debian: libasound2-plugins)"
+    return None
+
+
+@pytest.fixture
+def pulse(tmp_path):
+    """A private PulseAudio daemon with a speaker and a microphone; yields the client env."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    runtime = tmp_path / "run"
+    home = tmp_path / "home"
+    runtime.mkdir(mode=0o700)
+    home.mkdir()
+    socket_path = runtime / "native"
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(home), "PULSE_SERVER": f"unix:{socket_path}"}
+    env.pop("PULSE_COOKIE", None)
+    log = open(tmp_path / "pulseaudio.log", "wb")
+    daemon = subprocess.Popen(
+        [
+            "pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=false",
+            "--system=false", "--disable-shm=true", "--log-target=stderr",
+            "-L", f"module-native-protocol-unix socket={socket_path} auth-anonymous=1",
+            "-L", "module-null-sink sink_name=speaker rate=48000 channels=1",
+            "-L", "module-null-sink sink_name=micsink rate=48000 channels=1",
+            "-L", "module-remap-source source_name=mic master=micsink.monitor",
+        ],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"pulseaudio did not start: {(tmp_path / 'pulseaudio.log').read_text(errors='replace')[-1500:]}")
+            time.sleep(0.2)
+        for command in (["pactl", "set-default-sink", "speaker"], ["pactl", "set-default-source", "mic"]):
+            subprocess.run(command, env=env, check=True, capture_output=True)
+        yield env
+    finally:
+        daemon.terminate()
+        try:
+            daemon.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+
+
+def _client(env: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.media.pulse_client", *args],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _transcribe(pcm: np.ndarray) -> str:
+    from desktop_app.backends.asr.whisper_local import WhisperRecognizer
+
+    async def go() -> str:
+        asr = WhisperRecognizer("tiny.en", AppPaths.from_env().models_dir)
+        await asr.load()
+        try:
+            return (await asr.transcribe(pcm)).text
+        finally:
+            await asr.aclose()
+
+    return asyncio.run(go())
+
+
+def _active_rms(pcm: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(pcm)))) if pcm.size else 0.0
+
+
+def test_speaker_sink_plays_piper_opus_into_a_real_device(pulse, tmp_path):
+    text = "The quick brown fox jumps over the lazy dog."
+    recording = tmp_path / "speaker.wav"
+    recorder = subprocess.Popen(
+        ["parecord", "--device=speaker.monitor", "--file-format=wav", "--rate=16000", "--channels=1", str(recording)],
+        env=pulse, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        time.sleep(1.0)  # the recorder is connected before the first sample plays
+        player = _client(pulse, "play", text)
+        out, err = player.communicate(timeout=600)
+        assert player.returncode == 0, err[-2000:]
+        assert "played" in out
+    finally:
+        recorder.send_signal(signal.SIGINT)  # parecord finishes the WAV header on SIGINT
+        recorder.wait(timeout=30)
+    pcm = load_audio(recording)
+    assert pcm.size > 16000 and _active_rms(pcm) > 0.01, "nothing audible reached the speaker"
+    heard = _transcribe(pcm)
+    assert word_error_rate(text, heard) <= MAX_WER, heard
+
+
+def test_microphone_captures_speech_from_a_real_device(pulse, tmp_path):
+    text = "Please open the window and water the plants."
+    wav = piper_wav(text, lead_silence_s=0.5, tail_silence_s=0.5)
+    seconds = len(load_audio(wav)) / 16000
+    out_file = tmp_path / "mic.npy"
+    recorder = _client(pulse, "record", str(seconds + 4.0), str(out_file))
+    try:
+        line = recorder.stdout.readline()
+        assert line.strip() == "recording", line + recorder.stderr.read()[-2000:]
+        time.sleep(0.5)
+        subprocess.run(["paplay", "--device=micsink", str(wav)], env=pulse, check=True, timeout=120)
+        out, err = recorder.communicate(timeout=600)
+        assert recorder.returncode == 0, err[-2000:]
+    finally:
+        if recorder.poll() is None:
+            recorder.kill()
+            recorder.wait()
+    pcm = np.load(out_file)
+    assert pcm.dtype == np.float32 and pcm.size > 16000 * seconds * 0.8
+    assert _active_rms(pcm) > 0.005, "the microphone heard nothing"
+    heard = _transcribe(pcm)
+    assert word_error_rate(text, heard) <= MAX_WER, heard
