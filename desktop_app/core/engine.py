@@ -91,14 +91,16 @@ class Engine:
     def submit(self, data: TurnInput) -> Turn:
         """Start a turn (interrupting the current one, if any)."""
         self.cancel()
+        conversation = self.conversation
         turn = Turn(
             data,
             self.backends,
-            self.conversation,
+            conversation,
             self.system_prompt,
             self._emit,
             list(self.sinks),
             self._store_turn,
+            resave=lambda: self.store.save(conversation),
         )
         self.current = turn
         turn.start()
@@ -110,12 +112,24 @@ class Engine:
         return turn
 
     def cancel(self) -> bool:
-        """Interrupt the running turn. True when there was one."""
+        """Interrupt the assistant: the running turn, or the reply audio still playing.
+
+        Synchronous: sinks are flushed before this returns. When sinks report playback,
+        the stored reply is cut to what was heard. True when something was stopped.
+        """
         turn = self.current
-        if turn is None or turn.done:
+        if turn is None:
             return False
+        if turn.done:
+            return turn.stop_playback()
         turn.cancel()
         return True
+
+    @property
+    def speaking(self) -> bool:
+        """The assistant is busy: a turn runs, or its reply is still playing."""
+        turn = self.current
+        return turn is not None and (not turn.done or turn.playing)
 
     def _emit(self, event: Event) -> None:
         self.events.emit(event)

@@ -1,10 +1,16 @@
-"""Audio sinks: where a turn's Opus packets go (speaker, WebRTC track, file, test)."""
+"""Audio sinks: where a turn's Opus packets go (speaker, WebRTC track, file, test).
+
+Playback reports: a sink that knows what the listener actually heard (a speaker, a
+paced track) sets ``played`` to a :class:`PlayedMark` each time a packet *starts*
+playing. The turn uses it on barge-in to keep only the reply the user heard. Sinks
+without the attribute (files, tests) report nothing, and the delivered text is kept.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Protocol
+from typing import Iterable, NamedTuple, Protocol
 
 from desktop_app.core.events import AudioPacket
 from desktop_app.media.opus import packet_duration_ms
@@ -16,6 +22,32 @@ class AudioSink(Protocol):
 
     def flush(self) -> None:
         """Drop everything still queued (the user interrupted): silence at once."""
+
+
+class PlayedMark(NamedTuple):
+    """The last packet that started playing: one tuple, so a reader never sees a torn pair."""
+
+    turn_id: str
+    sequence: int
+
+
+def last_played(sinks: Iterable[object], turn_id: str) -> int | None:
+    """How far ``turn_id`` got on the sinks that report playback.
+
+    The highest packet sequence of the turn any reporting sink started playing; -1 when
+    sinks report playback but none played a packet of this turn; None when no sink
+    reports (nothing is known).
+    """
+    known = False
+    furthest = -1
+    for sink in sinks:
+        if not hasattr(sink, "played"):
+            continue
+        known = True
+        mark = sink.played
+        if mark is not None and mark.turn_id == turn_id:
+            furthest = max(furthest, mark.sequence)
+    return furthest if known else None
 
 
 class CollectingSink:
@@ -44,7 +76,8 @@ class PacedSink:
 
     It records when packets leave, so latency can be measured where the user hears it:
     ``first_out_ms`` (first packet of the current reply), and after :meth:`flush`,
-    ``silent_at_ms`` (the first tick that sent nothing).
+    ``silent_at_ms`` (the first tick that sent nothing). ``played`` marks the packet
+    playing now (see :class:`PlayedMark`).
     """
 
     def __init__(self, clock=None) -> None:
@@ -58,6 +91,8 @@ class PacedSink:
         self.flushed_at_ms: float | None = None
         self.silent_at_ms: float | None = None
         self.sent = 0
+        self.played: PlayedMark | None = None
+        self._sending = False  # a packet is playing (within its 20 ms tick)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -72,6 +107,8 @@ class PacedSink:
     def flush(self) -> None:
         self._queue.clear()
         self.flushed_at_ms = self._now()
+        if not self._sending and self.silent_at_ms is None:
+            self.silent_at_ms = self.flushed_at_ms  # idle (starved): already silent
 
     @property
     def queued(self) -> int:
@@ -84,13 +121,16 @@ class PacedSink:
                 self._wakeup.clear()
                 await self._wakeup.wait()  # idle: no ticking, no CPU
             next_tick = loop.time()
+            self._sending = True
             while self._queue:
-                self._queue.popleft()
+                packet = self._queue.popleft()
+                self.played = PlayedMark(packet.turn_id, packet.sequence)
                 self.sent += 1
                 if self.first_out_ms is None:
                     self.first_out_ms = self._now()
                 next_tick += 0.020
                 await asyncio.sleep(max(0.0, next_tick - loop.time()))
+            self._sending = False
             if self.flushed_at_ms is not None and self.silent_at_ms is None:
                 self.silent_at_ms = self._now()
 

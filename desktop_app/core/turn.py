@@ -2,8 +2,16 @@
 
 A turn is one task tree. :meth:`Turn.cancel` closes the gates at once (no audio packet
 or text delta of this turn is emitted after it returns), tells every sink to drop what
-it holds, cancels the tree, and the reply is stored as far as it was delivered, marked
+it holds, cancels the tree, and the reply is stored as far as it was heard, marked
 interrupted.
+
+What was heard: when a sink reports playback (``played``, see ``core.sinks``), the
+stored reply is the text of the speech chunks whose audio started playing. Rule: a
+chunk cut mid-way counts as heard in full (chunks are a clause or a sentence, and the
+listener has heard where it was going); a chunk none of whose audio played is dropped.
+When no sink reports playback (files, tests), the reply is kept as far as it was
+delivered, as before. The same applies when a finished turn's audio is still playing
+and is stopped (:meth:`Turn.stop_playback`).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from desktop_app.core.events import (
     TurnStarted,
 )
 from desktop_app.core.metrics import TurnMetrics, now_ms
-from desktop_app.core.sinks import AudioSink
+from desktop_app.core.sinks import AudioSink, last_played
 from desktop_app.core.utterance import Utterance
 from desktop_app.errors import AppError
 from desktop_app.media.opus import packet_duration_ms
@@ -66,12 +74,14 @@ class Turn:
         emit: Callable[[Event], None],
         sinks: list[AudioSink],
         store_turn: Callable[[TurnRecord, bytes | None], None],
+        resave: Callable[[], None] | None = None,
     ) -> None:
         self.id = secrets.token_hex(4)
         self.input = data
         self.metrics = TurnMetrics()
         self.user_text = ""
-        self.reply_text = ""
+        self.reply_text = ""  # delivered (streamed) so far
+        self.heard_text: str | None = None  # set on interruption when sinks report playback
         self.interrupted = False
         self.record: TurnRecord | None = None
         self._backends = backends
@@ -80,6 +90,8 @@ class Turn:
         self._emit_event = emit
         self._sinks = sinks
         self._store_turn = store_turn
+        self._resave = resave
+        self._chunk_starts: list[tuple[int, str]] = []  # (first packet sequence, chunk text)
         self._open = True  # closed by cancel(): nothing of this turn goes out after
         self._packets = 0
         self._task: asyncio.Task | None = None
@@ -110,10 +122,50 @@ class Turn:
             return
         self._open = False
         self.interrupted = True
+        self.heard_text = self._heard()
         for sink in self._sinks:
             sink.flush()
         if self._task is not None:
             self._task.cancel()
+
+    @property
+    def playing(self) -> bool:
+        """Sinks that report playback still hold audio of this turn not yet started."""
+        if self.interrupted or self._packets == 0:
+            return False
+        last = last_played(self._sinks, self.id)
+        return last is not None and last < self._packets - 1
+
+    def stop_playback(self) -> bool:
+        """The turn is over but its audio still plays from the sinks' buffers: stop it.
+
+        The stored reply is truncated to what was heard, marked interrupted, saved again,
+        and :class:`TurnCancelled` is emitted. False when there was nothing to stop.
+        """
+        if not self.done or not self.playing:
+            return False
+        self.interrupted = True
+        self.heard_text = self._heard()
+        for sink in self._sinks:
+            sink.flush()
+        if self.record is not None:
+            self.record.reply_text = self.stored_reply
+            self.record.interrupted = True
+            if self._resave is not None:
+                self._resave()
+        self._emit_event(TurnCancelled(self.id, self.reply_text))
+        return True
+
+    @property
+    def stored_reply(self) -> str:
+        """The reply as the conversation keeps it: heard text when known, else delivered."""
+        return self.heard_text if self.heard_text is not None else self.reply_text
+
+    def _heard(self) -> str | None:
+        last = last_played(self._sinks, self.id)
+        if last is None:
+            return None
+        return " ".join(text for first, text in self._chunk_starts if first <= last)
 
     # ---- emitting -------------------------------------------------------------------
 
@@ -150,16 +202,16 @@ class Turn:
                 self.cancel()
             self._finish(error="")
             self._emit_event(TurnCancelled(self.id, self.reply_text))
-            self._emit_event(TurnFinished(self.id, self.user_text, self.reply_text, True, self.metrics.audio_ms, self.metrics))
+            self._emit_event(TurnFinished(self.id, self.user_text, self.stored_reply, True, self.metrics.audio_ms, self.metrics))
             return
         except AppError as exc:
             self._emit(TurnError(self.id, str(exc), stage))
             self._finish(error=str(exc))
-            self._emit(TurnFinished(self.id, self.user_text, self.reply_text, self.interrupted, self.metrics.audio_ms, self.metrics))
+            self._emit(TurnFinished(self.id, self.user_text, self.stored_reply, self.interrupted, self.metrics.audio_ms, self.metrics))
             return
         self._finish(error="")
         self._emit(MetricsReady(self.id, self.metrics))
-        self._emit(TurnFinished(self.id, self.user_text, self.reply_text, False, self.metrics.audio_ms, self.metrics))
+        self._emit(TurnFinished(self.id, self.user_text, self.stored_reply, False, self.metrics.audio_ms, self.metrics))
 
     async def _recognize(self) -> str:
         parts = []
@@ -211,7 +263,11 @@ class Turn:
             while (chunk := await chunks.get()) is not None:
                 chunk_started = now_ms()
                 chunk_audio = 0.0
+                first = True
                 async for packet in self._backends.tts.synthesize(chunk.text):
+                    if first and self._open:
+                        self._chunk_starts.append((self._packets, chunk.text))
+                        first = False
                     if self._packets == 0:
                         self.metrics.tts_first_audio_ms = now_ms() - chunk_started
                         self.metrics.v2v_ms = now_ms() - t0
@@ -231,7 +287,7 @@ class Turn:
             return
         self.record = TurnRecord(
             user_text=self.user_text,
-            reply_text=self.reply_text,
+            reply_text=self.stored_reply,
             interrupted=self.interrupted or bool(error and self.reply_text),
             error=error,
             metrics=self.metrics.as_dict(),

@@ -2,16 +2,23 @@
 
 The audio callback only copies samples out of the buffer; decoding happens in
 :meth:`SpeakerSink.write` (about 30 microseconds per 20 ms packet).
+
+For barge-in and echo cancellation the sink reports what it plays: ``played`` marks
+the packet whose first sample went to the device last (see ``core.sinks.PlayedMark``),
+and ``on_played`` (for example ``EchoCanceller.push_playback``) receives every block
+sent to the device, silence included, from the audio thread.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from typing import Callable
 
 import numpy as np
 
 from desktop_app.core.events import AudioPacket
+from desktop_app.core.sinks import PlayedMark
 from desktop_app.errors import AppError
 from desktop_app.media.opus import FRAME_SAMPLES, OPUS_RATE, OpusDecoder
 
@@ -31,12 +38,19 @@ def _sounddevice():
 class SpeakerSink:
     """An :class:`~desktop_app.core.sinks.AudioSink` that plays through a speaker."""
 
-    def __init__(self, device: int | str | None = None, prebuffer_packets: int = 3) -> None:
+    def __init__(
+        self,
+        device: int | str | None = None,
+        prebuffer_packets: int = 3,
+        on_played: Callable[[np.ndarray, int], None] | None = None,
+    ) -> None:
         sd = _sounddevice()
         self._prebuffer = prebuffer_packets * FRAME_SAMPLES
         self._decoder = OpusDecoder()
         self._lock = threading.Lock()
-        self._queue: deque[np.ndarray] = deque()
+        self._queue: deque[tuple[np.ndarray, PlayedMark | None]] = deque()
+        self._on_played = on_played
+        self.played: PlayedMark | None = None
         self._queued = 0
         self._playing = False
         try:
@@ -56,7 +70,7 @@ class SpeakerSink:
     def write(self, packet: AudioPacket) -> None:
         pcm = self._decoder.decode(packet.data)
         with self._lock:
-            self._queue.append(pcm)
+            self._queue.append((pcm, PlayedMark(packet.turn_id, packet.sequence)))
             self._queued += pcm.size
             if not self._playing and self._queued >= self._prebuffer:
                 self._playing = True
@@ -83,7 +97,9 @@ class SpeakerSink:
         with self._lock:
             if self._playing:
                 while filled < frames and self._queue:
-                    head = self._queue[0]
+                    head, mark = self._queue[0]
+                    if mark is not None:  # the packet's first sample goes out now
+                        self.played = mark
                     take = min(frames - filled, head.size)
                     out[filled : filled + take] = head[:take]
                     filled += take
@@ -91,10 +107,12 @@ class SpeakerSink:
                     if take == head.size:
                         self._queue.popleft()
                     else:
-                        self._queue[0] = head[take:]
+                        self._queue[0] = (head[take:], None)
                 if not self._queue:
                     self._playing = False
         out[filled:] = 0.0
+        if self._on_played is not None:
+            self._on_played(out.copy(), OPUS_RATE)
 
     def close(self) -> None:
         try:

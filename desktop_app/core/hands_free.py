@@ -1,0 +1,208 @@
+"""Hands-free conversation: microphone -> echo canceller -> turn detector -> engine.
+
+Push-to-talk stays the default; a face switches hands-free on by creating a
+:class:`HandsFree` for its engine and feeding it every microphone block:
+
+* speech starts (:class:`~desktop_app.core.turn_detector.SpeechStarted`): an utterance
+  starts (``engine.start_utterance()``), fed with the pre-roll, then with live audio;
+* speech ends after the pause: the utterance is submitted as a turn
+  (``TurnInput(utterance=..., end_of_speech_ms=...)``);
+* barge-in: speech that starts while the assistant talks (a turn runs, or its audio
+  still plays) interrupts it at once: ``engine.cancel()`` flushes the sinks
+  synchronously inside the same :meth:`HandsFree.feed` call that saw the VAD decision,
+  cancels LLM and TTS, and the stored reply is cut to what was heard. With
+  ``barge_in=False`` (noisy rooms) such speech is ignored until it ends.
+
+If the interrupted turn had not been heard at all (the user paused, the turn started,
+and they went on talking before any reply played), the new utterance starts with the
+previous one's audio, so the question is not cut in two.
+
+Threads: call :meth:`feed` on the engine's event loop thread (it starts tasks);
+:meth:`feed_threadsafe` may be called from an audio callback. The VAD costs ~1 % of
+one core; the echo canceller 2-4 % (both measured on a 2-core machine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Union
+
+import numpy as np
+
+from desktop_app.core.engine import Engine
+from desktop_app.core.metrics import now_ms
+from desktop_app.core.turn import TurnInput
+from desktop_app.core.turn_detector import SpeechEnded, SpeechStarted, TurnDetector, TurnDetectorConfig
+from desktop_app.core.utterance import Utterance
+
+
+class EchoFilter(Protocol):
+    """Removes the assistant's own voice from microphone audio (``media.echo_canceller``)."""
+
+    def process(self, pcm: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class HandsFreeOptions:
+    barge_in: bool = True  # False: speech while the assistant talks is ignored
+    continue_unheard: bool = True  # an interrupted turn nobody heard joins the next utterance
+    detector: TurnDetectorConfig = field(default_factory=TurnDetectorConfig)
+
+
+@dataclass(frozen=True)
+class BargeIn:
+    """The user started talking over the assistant, which was stopped."""
+
+    turn_id: str
+    decided_at_ms: float  # the VAD decision (perf-counter ms)
+    stopped_at_ms: float  # engine.cancel() returned: sinks flushed, turn cancelled
+
+
+@dataclass(frozen=True)
+class SpeechIgnored:
+    """Speech while the assistant talks, with barge-in off: not captured."""
+
+    decided_at_ms: float
+
+
+@dataclass(frozen=True)
+class UtteranceSubmitted:
+    turn_id: str
+    speech_ms: float
+
+
+HandsFreeEvent = Union[SpeechStarted, SpeechEnded, BargeIn, SpeechIgnored, UtteranceSubmitted]
+HandsFreeListener = Callable[[HandsFreeEvent], None]
+
+
+class HandsFree:
+    def __init__(
+        self,
+        engine: Engine,
+        options: HandsFreeOptions = HandsFreeOptions(),
+        echo: EchoFilter | None = None,
+        frame_source: Callable[[], bytes | None] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        clock: Callable[[], float] = now_ms,
+    ) -> None:
+        self.engine = engine
+        self.options = options
+        self._echo = echo
+        self._frame_source = frame_source
+        self._clock = clock
+        self._loop = loop or _running_loop()
+        self._detector = TurnDetector(options.detector, clock)
+        self._listeners: list[HandsFreeListener] = []
+        self._utterance: Utterance | None = None
+        self._captured = 0  # stream position fed to the utterance so far
+        self._ignoring = False
+        self._last_submitted: tuple[str, Utterance] | None = None  # (turn id, its utterance)
+        self.enabled = True
+
+    # ---- wiring ---------------------------------------------------------------------
+
+    def subscribe(self, listener: HandsFreeListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Switch listening on or off; an utterance in progress is dropped."""
+        self.enabled = enabled
+        if not enabled:
+            self._drop_utterance()
+            self._detector.reset()
+            self._ignoring = False
+
+    @property
+    def user_speaking(self) -> bool:
+        return self._utterance is not None
+
+    @property
+    def detector(self) -> TurnDetector:
+        return self._detector
+
+    # ---- input ----------------------------------------------------------------------
+
+    def feed_threadsafe(self, pcm: np.ndarray) -> None:
+        """:meth:`feed` from another thread (a sounddevice callback): copied and queued."""
+        if self._loop is None:
+            raise RuntimeError("HandsFree was created outside an event loop: pass loop=")
+        self._loop.call_soon_threadsafe(self.feed, np.array(pcm, dtype=np.float32).reshape(-1))
+
+    def feed(self, pcm: np.ndarray) -> None:
+        """One microphone block: 16 kHz mono float32 (any size; 20 ms blocks are typical)."""
+        if not self.enabled:
+            return
+        clean = self._echo.process(pcm) if self._echo is not None else np.asarray(pcm, dtype=np.float32).reshape(-1)
+        for event in self._detector.feed(clean):
+            if isinstance(event, SpeechStarted):
+                self._speech_started(event)
+            else:
+                self._speech_ended(event)
+        if self._utterance is not None and self._detector.position > self._captured:
+            self._utterance.feed(self._detector.audio_since(self._captured))
+            self._captured = self._detector.position
+
+    # ---- decisions ------------------------------------------------------------------
+
+    def _speech_started(self, event: SpeechStarted) -> None:
+        carried: np.ndarray | None = None
+        if self.engine.speaking:
+            if not self.options.barge_in:
+                self._ignoring = True
+                self._notify(SpeechIgnored(event.decided_at_ms))
+                return
+            turn = self.engine.current
+            assert turn is not None
+            self.engine.cancel()  # synchronous: sinks are silent when it returns
+            self._notify(BargeIn(turn.id, event.decided_at_ms, self._clock()))
+            carried = self._unheard_audio(turn.id, turn.stored_reply)
+        self._notify(event)
+        self._utterance = self.engine.start_utterance()
+        if carried is not None and carried.size:
+            self._utterance.feed(carried)
+        self._utterance.feed(event.audio)
+        self._captured = event.decided_sample
+
+    def _speech_ended(self, event: SpeechEnded) -> None:
+        if self._ignoring:
+            self._ignoring = False
+            return
+        utterance = self._utterance
+        if utterance is None:
+            return
+        self._utterance = None
+        utterance.feed(self._detector.audio_since(self._captured, event.decided_sample))
+        self._captured = event.decided_sample
+        self._notify(event)
+        image = self._frame_source() if self._frame_source is not None else None
+        turn = self.engine.submit(TurnInput(utterance=utterance, image_jpeg=image, end_of_speech_ms=event.end_of_speech_ms))
+        self._last_submitted = (turn.id, utterance)
+        self._notify(UtteranceSubmitted(turn.id, event.speech_ms))
+
+    def _unheard_audio(self, turn_id: str, stored_reply: str) -> np.ndarray | None:
+        """The interrupted turn's own utterance, when none of its reply was heard."""
+        if not self.options.continue_unheard or self._last_submitted is None or stored_reply.strip():
+            return None
+        last_id, utterance = self._last_submitted
+        return utterance.audio() if last_id == turn_id else None
+
+    def _drop_utterance(self) -> None:
+        if self._utterance is not None:
+            self._utterance.abort()
+            self._utterance = None
+
+    def _notify(self, event: HandsFreeEvent) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    def close(self) -> None:
+        self.set_enabled(False)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
