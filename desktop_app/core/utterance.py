@@ -38,7 +38,7 @@ class Utterance:
         check_every_ms: int = 100,
         pause_ms: int = 200,
         phrase_pause_ms: int = 700,
-        speculate_every_ms: int = 2000,
+        speculate_every_ms: int = 800,
     ) -> None:
         self._asr = asr
         self._on_partial = on_partial
@@ -128,6 +128,7 @@ class Utterance:
                 announce = True
             elif not paused and end - max(self._open_upto, start) >= self._speculate_every:
                 await self._transcribe_open(tail, end)
+                announce = True  # most of it will still be right: let the LLM start on it
             if not final and paused and end - speech_end >= self._phrase_pause and self._open_upto >= speech_end:
                 if self._open_text:
                     self._phrases.append(self._open_text)
