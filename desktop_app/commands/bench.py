@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import tempfile
 from dataclasses import replace
@@ -54,8 +53,7 @@ async def run_bench_command(args: argparse.Namespace, settings: Settings, paths:
     report = {name: percentiles([getattr(t, name) for t in result.turns]) for name in STAGES}
     report["baseline_v2v_ms"] = percentiles(result.baseline_v2v_ms)
     report["idle_cpu_percent"] = round(idle.cpu_percent, 2) if idle else None
-    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    report["peak_rss_mb"] = round(max(own_peak, idle.peak_rss_mb if idle else 0.0, peak_rss_mb(os.getpid())), 1)
+    report["peak_rss_mb"] = round(max(peak_rss_mb(os.getpid()), idle.peak_rss_mb if idle else 0.0), 1)
     if args.json:
         print(json.dumps(report))
     else:

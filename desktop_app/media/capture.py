@@ -31,7 +31,11 @@ def frame_jpeg(image: QImage, max_side: int = MAX_SIDE, quality: int = JPEG_QUAL
 
 
 class FrameSource(QObject):
-    """A live picture: start it, get told about new frames, read the latest one."""
+    """A live picture: start it, get told about new frames, read the latest one.
+
+    Each source (test pattern, screen, camera, remote browser) defines ``start()`` and
+    ``stop()``; this base holds the latest frame and announces new ones.
+    """
 
     frameChanged = Signal()
     failed = Signal(str)  # one user-facing line
@@ -41,12 +45,6 @@ class FrameSource(QObject):
         self.name = name
         self.frames = 0  # frames produced since creation
         self._image: QImage | None = None
-
-    def start(self) -> None:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        raise NotImplementedError
 
     def current_image(self) -> QImage | None:
         return self._image
