@@ -126,6 +126,15 @@ class Settings:
     audio_output_device: str = ""
     push_to_talk_key: str = "Space"
 
+    # Hands-free (desktop app): listen all the time instead of push-to-talk. A turn ends
+    # after a pause of turn_pause_ms; talking over the reply interrupts it (barge_in);
+    # echo_cancellation removes the app's own voice from the microphone (turn it off
+    # with headphones, where there is no echo to remove).
+    hands_free: bool = False
+    turn_pause_ms: int = 600
+    barge_in: bool = True
+    echo_cancellation: bool = True
+
     # ---- derived values -------------------------------------------------------------
 
     def resolved_llm_provider(self) -> str:

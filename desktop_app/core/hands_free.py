@@ -25,6 +25,7 @@ one core; the echo canceller 2-4 % (both measured on a 2-core machine).
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Union
 
@@ -40,7 +41,7 @@ from desktop_app.core.utterance import Utterance
 class EchoFilter(Protocol):
     """Removes the assistant's own voice from microphone audio (``media.echo_canceller``)."""
 
-    def process(self, pcm: np.ndarray) -> np.ndarray: ...
+    def process(self, pcm: np.ndarray, captured_at: float | None = None) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -128,13 +129,20 @@ class HandsFree:
         """:meth:`feed` from another thread (a sounddevice callback): copied and queued."""
         if self._loop is None:
             raise RuntimeError("HandsFree was created outside an event loop: pass loop=")
-        self._loop.call_soon_threadsafe(self.feed, np.array(pcm, dtype=np.float32).reshape(-1))
+        self._loop.call_soon_threadsafe(self.feed, np.array(pcm, dtype=np.float32).reshape(-1), time.monotonic())
 
-    def feed(self, pcm: np.ndarray) -> None:
-        """One microphone block: 16 kHz mono float32 (any size; 20 ms blocks are typical)."""
+    def feed(self, pcm: np.ndarray, captured_at: float | None = None) -> None:
+        """One microphone block: 16 kHz mono float32 (any size; 20 ms blocks are typical).
+
+        ``captured_at`` (``time.monotonic()`` in the input callback) lets the echo
+        canceller line the block up with the playback (see ``media.echo_canceller``).
+        """
         if not self.enabled:
             return
-        clean = self._echo.process(pcm) if self._echo is not None else np.asarray(pcm, dtype=np.float32).reshape(-1)
+        if self._echo is not None:
+            clean = self._echo.process(pcm, captured_at)
+        else:
+            clean = np.asarray(pcm, dtype=np.float32).reshape(-1)
         for event in self._detector.feed(clean):
             if isinstance(event, SpeechStarted):
                 self._speech_started(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from desktop_app.errors import AppError
 from desktop_app.gui.conversations_panel import ConversationsPanel
 from desktop_app.gui.entry_events import apply_event, metrics_line
 from desktop_app.gui.export import conversation_markdown
+from desktop_app.gui.hands_free_controller import HandsFreeController, MicStream, OpenStream
 from desktop_app.gui.host_view import HostView
 from desktop_app.gui.hotkeys import Hotkeys
 from desktop_app.gui.icons import app_icon, icon
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         video: str = "auto",  # "auto": a camera if any, else the test pattern; or a SourceChoice kind
         remember_layout: bool = True,  # restore and save geometry, splitters and source
         host_config: ServerConfig | None = None,  # the Host switch's server (default: LAN, HTTPS, 8443)
+        hands_free_stream: OpenStream | None = None,  # hands-free's open microphone (default: the device)
     ) -> None:
         super().__init__()
         self.paths = paths
@@ -113,17 +116,22 @@ class MainWindow(QMainWindow):
         self.ptt = PushToTalk(audio_source, self._frame_for_turn, self.session.submit, self.session.cancel, self)
         self.ptt.recordingChanged.connect(self._on_recording)
         self.ptt.message.connect(self._show_message)
-        self.talk_bar.talkPressed.connect(self.ptt.press)
+        self.talk_bar.talkPressed.connect(self._talk_pressed)
         self.talk_bar.talkReleased.connect(self.ptt.release)
         self.talk_bar.sendRequested.connect(self.send_text)
         self.talk_bar.stopRequested.connect(self.stop)
-        self.hotkeys = Hotkeys(self, self.ptt.press, self.ptt.release, self.stop)
+        self.hands_free = HandsFreeController(self.session, hands_free_stream or self._open_mic_stream, self._frame_for_turn, self)
+        self.hands_free.stateChanged.connect(self._on_listen_state)
+        self.hands_free.message.connect(self._show_message)
+        self.hands_free.switchedOff.connect(self._on_hands_free_lost)
+        self.talk_bar.handsFreeToggled.connect(self.set_hands_free)
+        self.hotkeys = Hotkeys(self, self._talk_pressed, self.ptt.release, self.stop)
         self.hotkeys.set_talk_key(settings.push_to_talk_key)
         self.talk_bar.set_talk_key_name(settings.push_to_talk_key)
         QApplication.instance().installEventFilter(self.hotkeys)
         self._meter_timer = QTimer(self)
         self._meter_timer.setInterval(40)
-        self._meter_timer.timeout.connect(lambda: self.talk_bar.meter.set_level(self.ptt.level()))
+        self._meter_timer.timeout.connect(self._tick)
 
         self.session.event.connect(self._on_event)
         self.session.status.connect(self._show_status)
@@ -137,6 +145,8 @@ class MainWindow(QMainWindow):
 
         self._restore_layout(video)
         self.refresh_conversations()
+        if settings.hands_free:
+            self.set_hands_free(True, remember=False)
 
     # ---- construction ---------------------------------------------------------------
 
@@ -321,14 +331,68 @@ class MainWindow(QMainWindow):
         if self.session.cancel():
             self._show_message("Stopped")
 
+    def _talk_pressed(self) -> None:
+        if self.hands_free.enabled:
+            self._show_message("Hands-free is on: just talk (Esc stops the reply)")
+            return
+        self.ptt.press()
+
     def _on_recording(self, recording: bool) -> None:
         self.talk_bar.set_recording(recording)
         self.video.set_recording(recording)
-        if recording:
+        self._meter_running(recording)
+
+    def _meter_running(self, on: bool) -> None:
+        if on or self.hands_free.enabled:
             self._meter_timer.start()
         else:
             self._meter_timer.stop()
             self.talk_bar.meter.set_level(0.0)
+
+    def _tick(self) -> None:
+        if self.hands_free.enabled:
+            self.hands_free.poll()
+            self.talk_bar.meter.set_level(self.hands_free.level())
+        else:
+            self.talk_bar.meter.set_level(self.ptt.level())
+
+    # ---- hands-free -----------------------------------------------------------------
+
+    def _open_mic_stream(self, on_block) -> MicStream:
+        return Microphone(device_arg(self._mic_device), on_block=on_block)
+
+    def set_hands_free(self, on: bool, remember: bool = True) -> bool:
+        """The hands-free switch. False when the microphone could not be opened."""
+        if on and self.ptt.recording:
+            self.stop()  # a held push-to-talk is discarded
+        ok = self.hands_free.set_enabled(on)
+        self.talk_bar.set_hands_free(self.hands_free.state.value, interruptible=self.session.settings.barge_in)
+        self._meter_running(self.ptt.recording)
+        if ok:
+            self._show_message("Hands-free: just talk; a pause sends, talking over the reply stops it" if on else "Push-to-talk")
+            if remember and self.session.settings.hands_free != on:
+                asyncio.ensure_future(self._keep_setting(dataclasses.replace(self.session.settings, hands_free=on)))
+        return ok
+
+    def _on_listen_state(self, state: str) -> None:
+        self.talk_bar.set_hands_free(state, interruptible=self.session.settings.barge_in)
+        self.video.set_recording(state == "hearing")
+        if state == "off":
+            self._meter_running(self.ptt.recording)
+
+    def _on_hands_free_lost(self, why: str) -> None:
+        self.talk_bar.set_hands_free("off")
+        self._show_status(f"\u26a0 {why}")
+
+    async def _keep_setting(self, settings: Settings) -> None:
+        """Keep a window-only choice (the hands-free switch) in the settings file."""
+        from desktop_app.key_store import save_settings_with_key
+
+        self.session.settings = settings
+        try:
+            _path, self._key_location = await asyncio.to_thread(save_settings_with_key, settings, self.paths)
+        except (OSError, AppError) as exc:
+            self._show_message(f"\u26a0 Not remembered: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}")
 
     # ---- engine events --------------------------------------------------------------
 
@@ -354,7 +418,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, TurnError):
             self._show_message(f"Error: {event.message}")
         elif isinstance(event, NoSpeech):
-            self._show_message("No speech heard: hold Space while you speak")
+            hint = "speak a little louder" if self.hands_free.enabled else f"hold {self.session.settings.push_to_talk_key} while you speak"
+            self._show_message(f"No speech heard: {hint}")
         elif isinstance(event, TurnFinished):
             self._set_busy(False)
             self.refresh_conversations()
@@ -439,6 +504,9 @@ class MainWindow(QMainWindow):
             source, problem = self._open_microphone(settings.audio_input_device)
             self.ptt.source = source
             self.mic_label.setText(f"\u26a0 {problem}" if problem else "Microphone ready")
+        self.hands_free.apply_settings(settings)
+        if settings.hands_free != self.hands_free.enabled:
+            self.set_hands_free(settings.hands_free, remember=False)
 
     # ---- hosting --------------------------------------------------------------------
 
@@ -559,6 +627,7 @@ class MainWindow(QMainWindow):
             if self.video_source is not None:
                 self.video_source.stop()
             QApplication.instance().removeEventFilter(self.hotkeys)
+            self.hands_free.close()
             if self.host.running:
                 asyncio.ensure_future(self.host.stop())
         super().closeEvent(event)

@@ -16,6 +16,7 @@ import dataclasses
 import logging
 from typing import Awaitable, Callable
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from desktop_app.backends.factory import make_engine
@@ -29,7 +30,18 @@ from desktop_app.errors import AppError, redact
 log = logging.getLogger(__name__)
 
 # Settings only the window uses: changing them needs no new engine.
-WINDOW_ONLY = frozenset({"audio_input_device", "audio_output_device", "push_to_talk_key", "llm_api_key_in_keyring"})
+WINDOW_ONLY = frozenset(
+    {
+        "audio_input_device",
+        "audio_output_device",
+        "push_to_talk_key",
+        "llm_api_key_in_keyring",
+        "hands_free",
+        "turn_pause_ms",
+        "barge_in",
+        "echo_cancellation",
+    }
+)
 RETIRE_TIMEOUT_S = 30  # a reply still streaming may finish before the switch; then it is cut
 
 
@@ -63,6 +75,7 @@ class Session(QObject):
         self.engine: Engine | None = None
         self.is_ready = False
         self.speaker = None
+        self._playback_tap: Callable[[np.ndarray, int], None] | None = None
         self._use_speaker = use_speaker
         self._relay = ProgressRelay(self)
         self._relay.progress.connect(lambda what, f: self.status.emit(f"{what} {f * 100:.0f}%"))
@@ -111,12 +124,19 @@ class Session(QObject):
             from desktop_app.media.devices import device_arg
             from desktop_app.media.playback import SpeakerSink
 
-            self.speaker = SpeakerSink(device_arg(self.settings.audio_output_device))
+            self.speaker = SpeakerSink(device_arg(self.settings.audio_output_device), on_played=self._playback_tap)
         except AppError as exc:
             self.audioStatus.emit(f"{exc}: replies are shown as text")
             return
         self.engine.add_sink(self.speaker)
         self.audioStatus.emit("Speaker ready")
+
+    def set_playback_tap(self, tap: Callable[[np.ndarray, int], None] | None) -> None:
+        """Receive every block the speaker plays (the echo canceller's reference), from
+        the audio thread; kept across speaker changes."""
+        self._playback_tap = tap
+        if self.speaker is not None:
+            self.speaker.on_played = tap
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, AudioPacket):

@@ -1,4 +1,4 @@
-"""The settings dialog: models, key, voice, devices, hotkey, system prompt.
+"""The settings dialog: models, key, voice, conversation (hands-free), devices, hotkey, system prompt.
 
 The dialog only edits a copy of the settings: ``result_settings()`` returns the new
 :class:`~desktop_app.config.Settings` and ``saveRequested`` carries it to the window,
@@ -96,6 +96,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self._language_group(settings, key_location))
         layout.addWidget(self._speech_group(settings))
+        layout.addWidget(self._conversation_group(settings))
         layout.addWidget(self._devices_group(settings))
         self.error_label = QLabel("")
         self.error_label.setObjectName("settingsError")
@@ -170,6 +171,33 @@ class SettingsDialog(QDialog):
         form.addRow("Voice", self.voice)
         return box
 
+    def _conversation_group(self, s: Settings) -> QGroupBox:
+        box = QGroupBox("Conversation")
+        form = QFormLayout(box)
+        self.hands_free = QCheckBox("Hands-free: listen all the time instead of push-to-talk")
+        self.hands_free.setChecked(s.hands_free)
+        form.addRow(self.hands_free)
+        self.turn_pause = QSpinBox()
+        self.turn_pause.setRange(200, 3000)
+        self.turn_pause.setSingleStep(100)
+        self.turn_pause.setSuffix(" ms")
+        self.turn_pause.setValue(min(max(s.turn_pause_ms, 200), 3000))
+        self.turn_pause.setToolTip("How long you pause before your turn is sent")
+        form.addRow("End of turn after a pause of", self.turn_pause)
+        self.barge_in = QCheckBox("Talking over the reply interrupts it (turn off in noisy rooms)")
+        self.barge_in.setChecked(s.barge_in)
+        form.addRow(self.barge_in)
+        self.echo_cancellation = QCheckBox("Echo cancellation (turn off with headphones)")
+        self.echo_cancellation.setChecked(s.echo_cancellation)
+        form.addRow(self.echo_cancellation)
+        self.hands_free.toggled.connect(self._on_hands_free)
+        self._on_hands_free(s.hands_free)
+        return box
+
+    def _on_hands_free(self, on: bool) -> None:
+        for widget in (self.turn_pause, self.barge_in, self.echo_cancellation):
+            widget.setEnabled(on)
+
     def _devices_group(self, s: Settings) -> QGroupBox:
         box = QGroupBox("Devices and keys")
         form = QFormLayout(box)
@@ -235,6 +263,10 @@ class SettingsDialog(QDialog):
             audio_input_device=self.microphone.currentData() or "",
             audio_output_device=self.speaker.currentData() or "",
             push_to_talk_key=self.talk_key.currentText(),
+            hands_free=self.hands_free.isChecked(),
+            turn_pause_ms=self.turn_pause.value(),
+            barge_in=self.barge_in.isChecked(),
+            echo_cancellation=self.echo_cancellation.isChecked(),
         )
 
     def problem(self, settings: Settings) -> str | None:

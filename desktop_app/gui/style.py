@@ -36,6 +36,9 @@ QPushButton:disabled {{ color: #5c636e; }}
 QPushButton#talkButton {{ background: #1f6feb; border: 1px solid #388bfd; font-weight: bold; padding: 8px 16px; }}
 QPushButton#talkButton:pressed, QPushButton#talkButton[recording="true"] {{ background: #da3633; border-color: #f85149; }}
 QPushButton#talkButton:disabled {{ background: #1d2a3f; border-color: {BORDER}; color: #6e7681; }}
+QPushButton#talkButton[listen="listening"]:disabled {{ background: #1a4d2e; border-color: #2ea043; color: #aff5b4; }}
+QPushButton#talkButton[listen="hearing"]:disabled {{ background: #da3633; border-color: #f85149; color: white; }}
+QPushButton#talkButton[listen="replying"]:disabled {{ background: #3c2a6b; border-color: #8957e5; color: #d2a8ff; }}
 QPushButton#stopButton {{ padding: 8px 12px; }}
 QProgressBar {{ background: {RAISED}; border: none; border-radius: 3px; max-height: 6px; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}

@@ -1,12 +1,20 @@
-"""The bottom bar: Talk (hold), mic level, typed message box, Send and Stop."""
+"""The bottom bar: Talk (hold) or the hands-free switch, mic level, typed message box, Send and Stop."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from desktop_app.gui.icons import icon
 from desktop_app.gui.level_meter import LevelMeter
+
+# What the talk button says in hands-free mode, per hands-free state (gui.hands_free_controller).
+HANDS_FREE_TEXT = {
+    "loading": "  Loading models...",
+    "listening": "  Listening...",
+    "hearing": "  Hearing you...",
+    "replying": "  Replying \u00b7 talk to interrupt",
+}
 
 
 class TalkBar(QWidget):
@@ -14,6 +22,7 @@ class TalkBar(QWidget):
     talkReleased = Signal()
     sendRequested = Signal(str)
     stopRequested = Signal()
+    handsFreeToggled = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -26,15 +35,30 @@ class TalkBar(QWidget):
         self.talk_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.talk_button.pressed.connect(self.talkPressed)
         self.talk_button.released.connect(self.talkReleased)
+        widest = 0
+        for text in ("  Hold to talk", *HANDS_FREE_TEXT.values()):  # no jumps when the text changes
+            self.talk_button.setText(text)
+            widest = max(widest, self.talk_button.sizeHint().width())
+        self.talk_button.setText("  Hold to talk")
+        self.talk_button.setFixedWidth(widest)
         self.meter = LevelMeter()
-        self.meter.setFixedWidth(self.talk_button.sizeHint().width())
+        self.meter.setFixedWidth(widest)
+        self.hands_free = QCheckBox("Hands-free")
+        self.hands_free.setObjectName("handsFreeSwitch")
+        self.hands_free.setToolTip("Listen all the time: a pause ends your turn, talking over the reply interrupts it")
+        self.hands_free.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.hands_free.toggled.connect(self.handsFreeToggled)
+        self._hands_free_state = "off"
+        self._ready = False
         talk = QVBoxLayout()
         talk.setSpacing(4)
         talk.addWidget(self.talk_button)
         talk.addWidget(self.meter)
+        talk.addWidget(self.hands_free)
 
         self.input = QLineEdit()
         self.input.setObjectName("messageInput")
+        self._key_name = "Space"
         self.set_talk_key_name("Space")
         self.input.setClearButtonEnabled(True)
         self.input.returnPressed.connect(self._send)
@@ -63,15 +87,44 @@ class TalkBar(QWidget):
 
     def set_talk_key_name(self, name: str) -> None:
         """Say which key talks (the push-to-talk setting)."""
-        self.input.setPlaceholderText(f"Type a message and press Enter  \u00b7  hold {name} to talk  \u00b7  Esc stops the reply")
+        self._key_name = name
+        how = "hands-free: just talk" if self._hands_free_on() else f"hold {name} to talk"
+        self.input.setPlaceholderText(f"Type a message and press Enter  \u00b7  {how}  \u00b7  Esc stops the reply")
         self.talk_button.setToolTip(f"Hold this button, or hold {name}, while you speak")
 
     def set_ready(self, ready: bool) -> None:
-        self.talk_button.setEnabled(ready)
+        self._ready = ready
+        self.talk_button.setEnabled(ready and self._hands_free_state == "off")
         self.send_button.setEnabled(ready)
 
     def set_recording(self, recording: bool) -> None:
+        self._show_talk("  Listening..." if recording else "  Hold to talk", recording)
+
+    def _hands_free_on(self) -> bool:
+        return self._hands_free_state != "off"
+
+    def set_hands_free(self, state: str, interruptible: bool = True) -> None:
+        """Show a hands-free state ("off" gives the talk button back to push-to-talk)."""
+        changed = (state == "off") != (self._hands_free_state == "off")
+        self._hands_free_state = state
+        on = state != "off"
+        if changed:
+            self.set_talk_key_name(self._key_name)
+        self.hands_free.blockSignals(True)
+        self.hands_free.setChecked(on)
+        self.hands_free.blockSignals(False)
+        self.talk_button.setEnabled(self._ready and not on)
+        if on:
+            text = HANDS_FREE_TEXT.get(state, "  Listening...")
+            if state == "replying" and not interruptible:
+                text = "  Replying..."
+            self._show_talk(text, state == "hearing")
+        else:
+            self.set_recording(False)
+
+    def _show_talk(self, text: str, recording: bool) -> None:
         self.talk_button.setProperty("recording", recording)
-        self.talk_button.setText("  Listening..." if recording else "  Hold to talk")
+        self.talk_button.setProperty("listen", self._hands_free_state)
+        self.talk_button.setText(text)
         self.talk_button.style().unpolish(self.talk_button)
         self.talk_button.style().polish(self.talk_button)

@@ -8,18 +8,32 @@ stream. Both are processed at 16 kHz in 10 ms frames.
 Threads: :meth:`EchoCanceller.push_playback` may be called from the audio output
 callback (it only appends to a queue under a lock); every call into the native module
 happens in :meth:`EchoCanceller.process`, on the thread that handles the microphone.
-Before each microphone frame, all playback that arrived since is given to the module
-first, so the reference always leads its echo.
+
+Alignment: AEC3 finds a constant delay between playback and its echo, so both streams
+must reach it in the order they happened, even when the microphone thread runs late and
+handles a burst of blocks at once. Playback is stamped when the output callback takes
+it (just before the device plays it); microphone blocks carry the time their callback
+ran (``captured_at``, just after the device captured them). Before each 10 ms
+microphone frame, exactly the playback stamped up to that frame's time is handed over:
+the reference always leads its echo, by the same amount every time. Without stamps
+(synthetic tests), all playback that arrived is handed over first.
 
 Guard window: AEC3 needs a moment to find the echo path's delay. When playback starts
 after a pause, the cleaned microphone is muted for ``guard_ms`` (default 150 ms), so a
 leak in that moment cannot look like the user speaking. Turn detection needs 250 ms of
 speech to start a turn, so the guard never hides a whole word.
+
+Transparent when there is nothing to cancel: once the playback has been silent for
+``bypass_ms`` (default 500 ms: the output and input latencies plus a room's reverb tail),
+the microphone passes through untouched (the module still sees every frame, so its
+state stays current). AEC3 is not transparent on clean speech: Whisper tiny.en heard
+"capital of friends" in its output where the raw microphone gave "capital of France".
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 
 import av
@@ -37,6 +51,7 @@ class EchoCanceller:
         self,
         guard_ms: int = 150,
         idle_ms: int = 300,
+        bypass_ms: int = 500,
         noise_suppression: bool = False,
         high_pass_filter: bool = True,
         auto_gain_control: bool = False,
@@ -52,23 +67,29 @@ class EchoCanceller:
         self._idle = RATE * idle_ms // 1000
         self._delay_ms = stream_delay_ms
         self._lock = threading.Lock()
-        self._incoming: deque[tuple[np.ndarray, int]] = deque()  # (pcm, rate) from playback
+        self._incoming: deque[tuple[np.ndarray, int, float]] = deque()  # (pcm, rate, stamp)
         self._resamplers: dict[int, av.AudioResampler] = {}
-        self._reverse = np.zeros(0, dtype=np.int16)
+        self._reverse: deque[tuple[np.ndarray, float]] = deque()  # 10 ms frames, with their time
+        self._partial = np.zeros(0, dtype=np.int16)  # the start of the next frame
+        self._partial_at = 0.0
         self._near = np.zeros(0, dtype=np.float32)
-        self._quiet = self._idle  # playback samples of silence seen in a row
+        self._bypass = RATE * bypass_ms // 1000
+        self._quiet = max(self._idle, self._bypass)  # playback samples of silence seen in a row
         self._guard_left = 0
         self.guard_windows = 0  # how many times the guard opened (for tests and logs)
         self.dropped_playback_ms = 0.0
+        self._stats = EchoStats()
 
     # ---- playback side (any thread) -------------------------------------------------
 
-    def push_playback(self, pcm: np.ndarray, sample_rate: int = 48000) -> None:
-        """Audio as it is played (float32 mono, any rate). Cheap: queued for process()."""
+    def push_playback(self, pcm: np.ndarray, sample_rate: int = 48000, played_at: float | None = None) -> None:
+        """Audio as it is played (float32 mono, any rate), stamped now (``time.monotonic``)
+        unless ``played_at`` says otherwise. Cheap: queued for process()."""
         block = np.asarray(pcm, dtype=np.float32).reshape(-1)
         if block.size:
+            stamp = time.monotonic() if played_at is None else played_at
             with self._lock:
-                self._incoming.append((block.copy(), sample_rate))
+                self._incoming.append((block.copy(), sample_rate, stamp))
 
     # ---- microphone side --------------------------------------------------------------
 
@@ -76,9 +97,11 @@ class EchoCanceller:
     def guarding(self) -> bool:
         return self._guard_left > 0
 
-    def process(self, pcm: np.ndarray) -> np.ndarray:
+    def process(self, pcm: np.ndarray, captured_at: float | None = None) -> np.ndarray:
         """Microphone audio (16 kHz mono float32) in, echo-cancelled audio out.
 
+        ``captured_at``: when the block's last sample was captured (``time.monotonic``
+        in the input callback); None hands over all playback that arrived so far.
         Works in whole 10 ms frames: a remainder waits for the next call, so the output
         of one call may be shorter or longer than its input by less than 10 ms.
         """
@@ -89,40 +112,52 @@ class EchoCanceller:
         out = np.empty(whole, dtype=np.float32)
         self._take_playback()
         for offset in range(0, whole, FRAME):
-            self._feed_reverse()
+            frame_end = None if captured_at is None else captured_at - (near.size - offset - FRAME) / RATE
+            self._feed_reverse(frame_end)
             frame = rtc.AudioFrame(_to_int16(near[offset : offset + FRAME]).tobytes(), RATE, 1, FRAME)
             self._apm.set_stream_delay_ms(self._delay_ms)
             self._apm.process_stream(frame)
+            if self._quiet >= self._bypass:  # no echo to remove: the microphone as it is
+                out[offset : offset + FRAME] = near[offset : offset + FRAME]
+                continue
             cleaned = np.frombuffer(bytes(frame.data), dtype=np.int16).astype(np.float32) / 32768.0
+            self._stats.add(near[offset : offset + FRAME], cleaned)
             if self._guard_left > 0:
                 cleaned[:] = 0.0
                 self._guard_left = max(0, self._guard_left - FRAME)
             out[offset : offset + FRAME] = cleaned
         return out
 
+    def take_stats(self) -> "EchoStats":
+        """What was cancelled since the last call (while the assistant talked)."""
+        stats, self._stats = self._stats, EchoStats()
+        return stats
+
     def _take_playback(self) -> None:
+        """Playback that arrived, resampled and cut into stamped 10 ms frames."""
         with self._lock:
             items = list(self._incoming)
             self._incoming.clear()
-        parts = [self._reverse] if self._reverse.size else []
-        for block, rate in items:
-            parts.append(self._resample(block, rate))
-        if parts:
-            reverse = np.concatenate(parts)
-            limit = _MAX_REVERSE_FRAMES * FRAME
-            if reverse.size > limit:
-                self.dropped_playback_ms += (reverse.size - limit) * 1000.0 / RATE
-                reverse = reverse[-limit:]
-            self._reverse = reverse
+        for block, rate, stamp in items:
+            pcm = self._resample(block, rate)
+            if not self._partial.size:
+                self._partial_at = stamp
+            partial = np.concatenate([self._partial, pcm]) if self._partial.size else pcm
+            whole = partial.size // FRAME * FRAME
+            for offset in range(0, whole, FRAME):
+                self._reverse.append((partial[offset : offset + FRAME], self._partial_at))
+                self._partial_at += FRAME / RATE
+            self._partial = partial[whole:]
+        while len(self._reverse) > _MAX_REVERSE_FRAMES:  # the microphone stalled: keep the newest
+            self._reverse.popleft()
+            self.dropped_playback_ms += FRAME * 1000.0 / RATE
 
-    def _feed_reverse(self) -> None:
-        """Hand the module every whole playback frame that has arrived."""
-        whole = self._reverse.size // FRAME * FRAME
-        for offset in range(0, whole, FRAME):
-            samples = self._reverse[offset : offset + FRAME]
+    def _feed_reverse(self, until: float | None) -> None:
+        """Hand the module the playback frames played up to ``until`` (all when None)."""
+        while self._reverse and (until is None or self._reverse[0][1] <= until):
+            samples, _stamp = self._reverse.popleft()
             self._watch_start(samples)
             self._apm.process_reverse_stream(rtc.AudioFrame(samples.tobytes(), RATE, 1, FRAME))
-        self._reverse = self._reverse[whole:]
 
     def _watch_start(self, samples: np.ndarray) -> None:
         rms = float(np.sqrt(np.mean(np.square(samples.astype(np.float64) / 32768.0))))
@@ -145,6 +180,43 @@ class EchoCanceller:
         frame.sample_rate = rate
         out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
         return np.concatenate(out).astype(np.int16, copy=False) if out else np.zeros(0, dtype=np.int16)
+
+
+class EchoStats:
+    """How much quieter the microphone got, per 100 ms window, while playback was active.
+
+    ``suppression_db`` is the median over those windows: with only echo in the
+    microphone it is the echo return loss enhancement; windows where the user talked
+    over the reply (their speech passes untouched) do not drag it down.
+    """
+
+    WINDOW = 10  # frames: 100 ms
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self._in = 0.0
+        self._out = 0.0
+        self._count = 0
+        self.windows_db: list[float] = []
+
+    def add(self, near: np.ndarray, cleaned: np.ndarray) -> None:
+        self.frames += 1
+        self._in += float(np.sum(np.square(near, dtype=np.float64)))
+        self._out += float(np.sum(np.square(cleaned, dtype=np.float64)))
+        self._count += 1
+        if self._count == self.WINDOW:
+            if self._in > 1e-7:  # not digital silence: there is something to measure
+                self.windows_db.append(10.0 * np.log10(self._in / max(self._out, 1e-12)))
+            self._in = self._out = 0.0
+            self._count = 0
+
+    @property
+    def seconds(self) -> float:
+        return self.frames * FRAME / RATE
+
+    @property
+    def suppression_db(self) -> float:
+        return float(np.median(self.windows_db)) if self.windows_db else 0.0
 
 
 def erle_db(near: np.ndarray, cleaned: np.ndarray) -> float:

@@ -49,7 +49,7 @@ class SpeakerSink:
         self._decoder = OpusDecoder()
         self._lock = threading.Lock()
         self._queue: deque[tuple[np.ndarray, PlayedMark | None]] = deque()
-        self._on_played = on_played
+        self.on_played = on_played  # may be swapped at any time (hands-free on/off)
         self.played: PlayedMark | None = None
         self._queued = 0
         self._playing = False
@@ -111,8 +111,9 @@ class SpeakerSink:
                 if not self._queue:
                     self._playing = False
         out[filled:] = 0.0
-        if self._on_played is not None:
-            self._on_played(out.copy(), OPUS_RATE)
+        tap = self.on_played
+        if tap is not None:
+            tap(out.copy(), OPUS_RATE)
 
     def close(self) -> None:
         try:

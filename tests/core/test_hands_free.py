@@ -156,8 +156,8 @@ class RecordingEcho:
         self.near: list[np.ndarray] = []
         self.out: list[np.ndarray] = []
 
-    def process(self, pcm: np.ndarray) -> np.ndarray:
-        cleaned = self.canceller.process(pcm)
+    def process(self, pcm: np.ndarray, captured_at: float | None = None) -> np.ndarray:
+        cleaned = self.canceller.process(pcm, captured_at)
         self.near.append(np.array(pcm, dtype=np.float32))
         self.out.append(cleaned)
         return cleaned

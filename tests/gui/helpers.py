@@ -74,3 +74,80 @@ def wait_turn_finished(qtbot, window, count: int) -> None:
         return len(entries) >= count and entries[count - 1].finished
 
     qtbot.waitUntil(finished, timeout=TURN_MS)
+
+
+class LiveMicrophone:
+    """An open microphone for hands-free: a thread delivers 20 ms blocks at real-time pace.
+
+    Silence (a faint noise floor) flows until :meth:`say` queues speech. Build it with
+    :meth:`factory` for ``MainWindow(hands_free_stream=...)``.
+    """
+
+    BLOCK = 320
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._on_block = None
+        self._thread = None
+        self._running = False
+        self._last = np.zeros(self.BLOCK, dtype=np.float32)
+        self.starts = 0
+        self.fail_next_start: str | None = None
+
+    def factory(self, on_block):
+        self._on_block = on_block
+        return self
+
+    def say(self, pcm: np.ndarray) -> None:
+        with self._lock:
+            self._pending = np.concatenate([self._pending, np.asarray(pcm, dtype=np.float32)])
+
+    @property
+    def speaking(self) -> bool:
+        with self._lock:
+            return self._pending.size > 0
+
+    def start(self) -> None:
+        import threading
+
+        from desktop_app.media.microphone import MicrophoneError
+
+        if self.fail_next_start:
+            reason, self.fail_next_start = self.fail_next_start, None
+            raise MicrophoneError(reason)
+        self.starts += 1
+        self._running = True
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> np.ndarray:
+        self._running = False
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        return np.zeros(0, dtype=np.float32)
+
+    def level(self) -> float:
+        from desktop_app.media.microphone import rms_level
+
+        return rms_level(self._last)
+
+    def _run(self) -> None:
+        import time
+
+        rng = np.random.default_rng(7)
+        next_at = time.monotonic()
+        while self._running:
+            with self._lock:
+                block = self._pending[: self.BLOCK]
+                self._pending = self._pending[self.BLOCK :]
+            if block.size < self.BLOCK:
+                block = np.concatenate([block, np.zeros(self.BLOCK - block.size, dtype=np.float32)])
+            block = block + rng.normal(0.0, 3e-4, self.BLOCK).astype(np.float32)
+            self._last = block
+            self._on_block(block)
+            next_at += self.BLOCK / 16000
+            time.sleep(max(0.0, next_at - time.monotonic()))

@@ -11,14 +11,10 @@ then checks the words: content, not timing (null sinks run in loose real time).
 from __future__ import annotations
 
 import asyncio
-import glob
-import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,64 +22,20 @@ import pytest
 from desktop_app.config import AppPaths
 from desktop_app.media.audio_file import load_audio
 from tests.conftest import ROOT
+from tests.media.pulse import private_pulse, skip_reason
 from tests.speech import piper_wav, word_error_rate
 
-TOOLS = ("pulseaudio", "pactl", "parecord", "paplay")
 MAX_WER = 0.25
-
-
-def _skip_reason() -> str | None:
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    if missing:
-        return f"PulseAudio is not installed ({', '.join(missing)} missing; Debian: pulseaudio pulseaudio-utils)"
-    if not glob.glob("/usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so") and not glob.glob("/usr/lib/alsa-lib/libasound_module_pcm_pulse.so"):
-        return "the ALSA PulseAudio plugin is not installed (Debian: libasound2-plugins)"
-    return None
 
 
 @pytest.fixture
 def pulse(tmp_path):
     """A private PulseAudio daemon with a speaker and a microphone; yields the client env."""
-    reason = _skip_reason()
+    reason = skip_reason()
     if reason:
         pytest.skip(reason)
-    runtime = tmp_path / "run"
-    home = tmp_path / "home"
-    runtime.mkdir(mode=0o700)
-    home.mkdir()
-    socket_path = runtime / "native"
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(home), "PULSE_SERVER": f"unix:{socket_path}"}
-    env.pop("PULSE_COOKIE", None)
-    log = open(tmp_path / "pulseaudio.log", "wb")
-    daemon = subprocess.Popen(
-        [
-            "pulseaudio", "-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=false",
-            "--system=false", "--disable-shm=true", "--log-target=stderr",
-            "-L", f"module-native-protocol-unix socket={socket_path} auth-anonymous=1",
-            "-L", "module-null-sink sink_name=speaker rate=48000 channels=1",
-            "-L", "module-null-sink sink_name=micsink rate=48000 channels=1",
-            "-L", "module-remap-source source_name=mic master=micsink.monitor",
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(f"pulseaudio did not start: {(tmp_path / 'pulseaudio.log').read_text(errors='replace')[-1500:]}")
-            time.sleep(0.2)
-        for command in (["pactl", "set-default-sink", "speaker"], ["pactl", "set-default-source", "mic"]):
-            subprocess.run(command, env=env, check=True, capture_output=True)
+    with private_pulse(tmp_path) as env:
         yield env
-    finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
-        log.close()
 
 
 def _client(env: dict, *args: str) -> subprocess.Popen:

@@ -7,6 +7,12 @@ window (the speech, half a second of silence, then silence up to 10 s) cuts a wh
 transcription of a push-to-talk question from ~470 ms to ~170 ms with the same word
 error rate; windows under ~10 s make the decoder repeat itself. Clips longer than 20 s
 go through faster-whisper's own path.
+
+Decoding runs with timestamp tokens. Without them the shortened window sometimes lets
+the decoder run on past the speech ("What is the capital of Italy? What is capital of
+Diddly?" for a 2.4 s question, where faster-whisper's 30 s path was right); with them
+it closes the segment and stops. Any segment that starts after the speech ended is
+dropped all the same.
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ def transcribe_short(model, speech: np.ndarray, language: str | None) -> tuple[s
     if multilingual and not language:
         language = model.model.detect_language(encoded)[0][0][0].strip("<|>")
     tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe", language=language or "en")
-    prompt = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
-    max_tokens = int(min(224, 12 + speech.size / SAMPLE_RATE * 8))  # ~4 words/s, generous
+    prompt = list(tokenizer.sot_sequence)  # timestamps on: see the module docstring
+    max_tokens = int(min(224, 16 + speech.size / SAMPLE_RATE * 8))  # ~4 words/s, generous
     result = model.model.generate(
         encoded,
         [prompt],
@@ -47,5 +53,16 @@ def transcribe_short(model, speech: np.ndarray, language: str | None) -> tuple[s
         suppress_tokens=[-1] + list(tokenizer.non_speech_tokens),
         no_repeat_ngram_size=3,
     )[0]
-    tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
-    return tokenizer.decode(tokens).strip(), language or "en"
+    return tokenizer.decode(spoken_tokens(result.sequences_ids[0], tokenizer, speech.size / SAMPLE_RATE)).strip(), language or "en"
+
+
+def spoken_tokens(tokens: list[int], tokenizer, speech_s: float) -> list[int]:
+    """Text tokens of the segments that start while there is speech (timestamps removed)."""
+    kept: list[int] = []
+    segment_start = 0.0
+    for token in tokens:
+        if token >= tokenizer.timestamp_begin:
+            segment_start = (token - tokenizer.timestamp_begin) * 0.02
+        elif token < tokenizer.eot and segment_start < speech_s:
+            kept.append(token)
+    return kept

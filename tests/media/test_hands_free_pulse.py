@@ -1,0 +1,176 @@
+"""Hands-free on real sound devices, with the speaker's echo in the microphone.
+
+The app (``aiwebcam``, the real window offscreen, hands-free switched on in its
+settings) plays into a PulseAudio null sink "speaker"; a loopback feeds that speaker,
+attenuated and delayed, into the microphone's sink, as a laptop's speakers reach its
+microphone. The "user" is speech played into the microphone with paplay.
+
+What a user without headphones needs: the app answers after a pause; talking over the
+reply stops it and the new question is answered; the app's own voice, coming back
+through the microphone for a whole reply, neither interrupts it nor becomes a turn.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop_app.media.audio_file import load_audio
+from tests.media.pulse import DEVICE, private_pulse, skip_reason
+from tests.speech import piper_wav, word_error_rate
+
+QUESTION = "Tell me a story about a lighthouse keeper and the sea."
+INTERRUPTION = "Wait, what is the capital of Italy?"
+MAX_WER = 0.25
+ECHO_GAIN = 0.35  # speaker -> microphone coupling (about -9 dB), 40 ms away
+LOUD = 0.01  # RMS of a 100 ms window that counts as the app talking
+STEP_S = 0.1
+
+
+@pytest.fixture
+def room(tmp_path):
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with private_pulse(tmp_path, echo_volume=ECHO_GAIN, echo_latency_ms=40) as env:
+        yield env
+
+
+class SpeakerMonitor:
+    """Records the speaker's monitor continuously (16 kHz mono), readable while it runs."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._proc = subprocess.Popen(
+            ["parecord", "--raw", "--format=s16le", "--rate=16000", "--channels=1", "--latency-msec=20", "--device=speaker.monitor"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self._chunks: list[np.ndarray] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        while True:
+            data = self._proc.stdout.read(3200)  # 100 ms
+            if not data:
+                return
+            with self._lock:
+                self._chunks.append(np.frombuffer(data, dtype=np.int16).astype(np.float32) / 32768.0)
+
+    def audio(self) -> np.ndarray:
+        with self._lock:
+            return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
+
+    def windows(self) -> np.ndarray:
+        """RMS of each 100 ms window so far."""
+        pcm = self.audio()
+        whole = pcm.size // 1600 * 1600
+        return np.sqrt(np.mean(np.square(pcm[:whole].reshape(-1, 1600)), axis=1)) if whole else np.zeros(0)
+
+    def loud_s(self, since_window: int = 0) -> float:
+        return float(np.sum(self.windows()[since_window:] > LOUD)) * 0.1
+
+    def quiet_for_s(self) -> float:
+        """How long the speaker has been silent, up to now."""
+        loud = np.flatnonzero(self.windows() > LOUD)
+        total = self.windows().size
+        return (total - 1 - loud[-1]) * 0.1 if loud.size else total * 0.1
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
+        self._thread.join(timeout=5)
+
+
+def _wait(condition, timeout_s: float, what: str, app: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if app.poll() is not None:
+            pytest.fail(f"the app exited ({app.returncode}) while waiting for {what}: {log.read_text(errors='replace')[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; app log: {log.read_text(errors='replace')[-2000:]}")
+        time.sleep(STEP_S)
+
+
+def _turns(data_dir: Path) -> list[dict]:
+    files = sorted((data_dir / "conversations").glob("*.json"))
+    if not files:
+        return []
+    try:
+        return json.loads(files[-1].read_text())["turns"]
+    except (ValueError, KeyError):  # written atomically, but be safe
+        return []
+
+
+def test_hands_free_on_speakers_answers_stops_when_talked_over_and_never_interrupts_itself(room, tmp_path, aiwebcam_cmd):
+    data_dir = tmp_path / "data"
+    ready = tmp_path / "ready"
+    log = tmp_path / "app.log"
+    env = {
+        **room,
+        "QT_QPA_PLATFORM": "offscreen",
+        "AIWEBCAM_DATA_DIR": str(data_dir),
+        "AIWEBCAM_READY_FILE": str(ready),
+        "AIWEBCAM_HANDS_FREE": "true",
+        "AIWEBCAM_LLM_PROVIDER": "embedded",
+        "AIWEBCAM_LLM_MODEL": "smollm2-135m",
+        "AIWEBCAM_LLM_MAX_TOKENS": "90",
+        "AIWEBCAM_AUDIO_INPUT_DEVICE": DEVICE,
+        "AIWEBCAM_AUDIO_OUTPUT_DEVICE": DEVICE,
+    }
+    question = piper_wav(QUESTION, lead_silence_s=0.2, tail_silence_s=0.2)
+    interruption = piper_wav(INTERRUPTION, lead_silence_s=0.2, tail_silence_s=0.2)
+    speaker = SpeakerMonitor(room)
+    with open(log, "wb") as log_file:
+        app = subprocess.Popen([*aiwebcam_cmd, "-v"], env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        _wait(ready.exists, 300, "the models", app, log)
+        time.sleep(1.0)  # the microphone stream opens as the models become ready
+
+        subprocess.run(["paplay", "--device=micsink", str(question)], env=room, check=True, timeout=60)
+        # the reply plays, and its echo comes back through the microphone all along
+        _wait(lambda: speaker.loud_s() >= 2.5, 180, "two and a half seconds of the reply", app, log)
+        barge_window = speaker.windows().size
+        subprocess.run(["paplay", "--device=micsink", str(interruption)], env=room, check=True, timeout=60)
+
+        _wait(lambda: len(_turns(data_dir)) >= 2, 180, "the second turn", app, log)
+        # the second reply plays to its end, echo and all, without stopping itself
+        _wait(lambda: speaker.quiet_for_s() >= 3.0, 180, "the second reply to finish playing", app, log)
+    finally:
+        app.send_signal(signal.SIGTERM)
+        try:
+            app.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            app.kill()
+            app.wait()
+        speaker.stop()
+
+    turns = _turns(data_dir)
+    text = log.read_text(errors="replace")
+    barge_ins = [float(ms) for ms in re.findall(r"barge-in: reply \S+ stopped (\d+) ms after the decision", text)]
+    echo = [(float(s), float(db)) for s, db in re.findall(r"echo canceller: ([\d.]+) s of reply, microphone (-?[\d.]+) dB quieter", text)]
+    print(f"barge-in: {barge_ins} ms after the VAD decision; echo (s, dB) per reply: {echo}; turns: {[t['user_text'] for t in turns]}")
+    assert len(turns) == 2, [t["user_text"] for t in turns]  # the echo started no turn
+    first, second = turns
+    assert word_error_rate(QUESTION, first["user_text"]) <= MAX_WER, first["user_text"]
+    assert first["interrupted"] and first["reply_text"].strip()  # cut to what was heard
+    # its first word was spoken over the reply (double talk): what matters is the question
+    heard = second["user_text"].lower()
+    assert "capital" in heard and "ital" in heard, second["user_text"]
+    assert not second["interrupted"] and second["reply_text"].strip()
+    assert len(barge_ins) == 1 and barge_ins[0] < 100  # one barge-in: the user's, never the echo's
+
+    # the speaker fell silent while the user was still saying the interruption
+    windows = speaker.windows()
+    spoken_s = load_audio(interruption).size / 16000
+    after = windows[barge_window : barge_window + int(spoken_s * 10) + 10]
+    assert np.any(after <= LOUD), "the first reply kept playing over the user"
