@@ -4,6 +4,10 @@ Sessions share the server's single :class:`~desktop_app.core.turn.Backends` (the
 load once); everything else is per session: conversation, event bus, audio track,
 recorder, latest video frame. Nothing of one session reaches another.
 
+The microphone goes to the push-to-talk recorder, or, once the page switches hands-free
+on, to a :class:`~desktop_app.server.hands_free_link.HandsFreeLink` (turn detection and
+barge-in); the two are exclusive: push-to-talk presses are refused in hands-free mode.
+
 The server (and the desktop app's view of connected browsers) follows sessions through
 :class:`SessionAdded`, :class:`SessionRemoved`, :class:`SessionStateChanged` and
 :class:`SessionEvent` (every engine event of that session).
@@ -30,10 +34,14 @@ from desktop_app.core.metrics import now_ms
 from desktop_app.core.turn import Backends, TurnInput
 from desktop_app.core.utterance import Utterance
 from desktop_app.server.audio_track import OpusAudioTrack
+from desktop_app.server.hands_free_link import HandsFreeLink
 from desktop_app.server.peer import ASR_RATE, BrowserPeer
 from desktop_app.server.signaling import (
     Cancel,
     ClientMessage,
+    HandsFreeStatus,
+    HandsFreeSwitch,
+    Listening,
     Offer,
     Ping,
     ProtocolError,
@@ -114,12 +122,14 @@ class Session:
         self.remote = remote
         self.user_agent = user_agent[:200]
         self.created = time.time()
+        self.settings = settings
         self.engine = Engine(backends, default_store(paths.data_dir), settings.system_prompt)
         self.audio_track = OpusAudioTrack(self._on_speaking)
         self.engine.add_sink(self.audio_track)
         self.last_turn_id: str | None = None
         self.recorder = PushToTalkRecorder()
         self._utterance: Utterance | None = None  # transcribed while the user talks
+        self.hands_free: HandsFreeLink | None = None  # None: push-to-talk
         self.peer: BrowserPeer | None = None
         self.peer_state = "new"
         self.closed = False
@@ -171,10 +181,15 @@ class Session:
         if isinstance(message, Offer):
             await self._answer(message.sdp)
         elif isinstance(message, PushToTalk):
-            if message.pressed:
+            if self.hands_free is not None:
+                if message.pressed:
+                    self._send(error_message("push-to-talk is off in hands-free mode: just talk", "hands_free"))
+            elif message.pressed:
                 self.press()
             else:
                 self.release()
+        elif isinstance(message, HandsFreeSwitch):
+            self.switch_hands_free(message)
         elif isinstance(message, Cancel):
             self.cancel()
         elif isinstance(message, TypedText):
@@ -193,7 +208,7 @@ class Session:
         self.audio_track.stop()
         self.audio_track = OpusAudioTrack(self._on_speaking)
         self.engine.add_sink(self.audio_track)
-        peer = BrowserPeer(self.audio_track, self.recorder.feed, self._on_peer_state)
+        peer = BrowserPeer(self.audio_track, self.feed_microphone, self._on_peer_state)
         try:
             answer = await peer.answer(sdp)
         except Exception as exc:  # aiortc raises ValueError, InvalidStateError, ...
@@ -204,6 +219,43 @@ class Session:
             return
         self.peer = peer
         self._send({"type": "answer", "sdp": answer})
+
+    def feed_microphone(self, pcm: np.ndarray) -> None:
+        """One 16 kHz mono block from the peer: to hands-free when on, else the recorder."""
+        if self.hands_free is not None:
+            self.hands_free.feed(pcm)
+        else:
+            self.recorder.feed(pcm)
+
+    def switch_hands_free(self, switch: HandsFreeSwitch) -> None:
+        """Hands-free on (again, with these options) or off; the page is told what applies.
+
+        Options the page leaves out come from the settings (``barge_in``, ``turn_pause_ms``).
+        """
+        if self.hands_free is not None:
+            self.hands_free.close()
+            self.hands_free = None
+        status = HandsFreeStatus(False)
+        if switch.on:
+            self._drop_recording()
+            status = HandsFreeStatus(
+                True,
+                self.settings.barge_in if switch.barge_in is None else switch.barge_in,
+                self.settings.turn_pause_ms if switch.pause_ms is None else switch.pause_ms,
+            )
+            self.hands_free = HandsFreeLink(self.engine, status, self._send, lambda: self.latest_frame, _frame_to_jpeg)
+        self._send(status.as_message())
+        self._send(Listening("idle" if switch.on else "off").as_message())
+
+    def _drop_recording(self) -> None:
+        """Push-to-talk held when hands-free starts: what it recorded is dropped."""
+        if not self.recorder.recording or (self._stop_task is not None and not self._stop_task.done()):
+            return  # (a release being submitted finishes on its own)
+        self.recorder.stop()
+        if self._utterance is not None:
+            self._utterance.abort()
+            self._utterance = None
+        self._send({"type": "recording", "on": False})
 
     def press(self) -> None:
         """Push-to-talk down: interrupt the reply and start collecting."""
@@ -283,6 +335,9 @@ class Session:
         if self.closed:
             return
         self.closed = True
+        if self.hands_free is not None:
+            self.hands_free.close()
+            self.hands_free = None
         self.engine.cancel()
         turn = self.engine.current
         if turn is not None:

@@ -2,18 +2,33 @@
 
 Every message is one JSON object with a ``type``. The browser sends:
 
-==============================  =====================================================
-``{"type": "offer", "sdp"}``    its SDP offer (ICE gathering complete: no trickle)
-``{"type": "ptt", "action"}``   push-to-talk ``"start"`` / ``"stop"``
-``{"type": "cancel"}``          interrupt the reply
-``{"type": "text", "text"}``    a typed message (a turn without audio)
-``{"type": "ping"}``            keep-alive; answered with ``pong``
-==============================  =====================================================
+==================================  =================================================
+``{"type": "offer", "sdp"}``        its SDP offer (ICE gathering complete: no trickle)
+``{"type": "ptt", "action"}``       push-to-talk ``"start"`` / ``"stop"``
+``{"type": "hands_free", "on"}``    hands-free on/off; optional ``"barge_in"`` (bool)
+                                    and ``"pause_ms"`` (silence that ends a turn,
+                                    200-3000); without them the server's settings
+                                    apply (``barge_in``, ``turn_pause_ms``)
+``{"type": "cancel"}``              interrupt the reply
+``{"type": "text", "text"}``        a typed message (a turn without audio)
+``{"type": "ping"}``                keep-alive; answered with ``pong``
+==================================  =================================================
 
 The server sends ``hello``, ``answer``, ``peer`` (connection state), ``recording``,
 engine events (``turn_started``, ``transcript``, ``delta``, ``metrics``, ``cancelled``,
 ``finished``, ``turn_error``, ``no_speech``), ``error`` (a protocol error: the
-connection stays open) and ``pong``.
+connection stays open) and ``pong``. Hands-free adds:
+
+* ``{"type": "hands_free", "on", "barge_in"?, "pause_ms"?}``: what the server applied
+  (:class:`HandsFreeStatus`; the options only when on);
+* ``{"type": "listening", "state"}``: ``"off"``, ``"idle"`` (waiting for speech) or
+  ``"hearing"`` (the user is talking: an utterance is being captured);
+* ``{"type": "barge_in", "turn_id", "stop_ms"}``: the user talked over the reply, which
+  stopped ``stop_ms`` after the voice-activity decision (``cancelled`` follows or
+  precedes it, from the engine);
+* ``{"type": "utterance", "turn_id", "speech_ms"}``: the pause ended the user's speech,
+  submitted as that turn;
+* ``{"type": "speech_ignored"}``: speech while the reply plays, with barge-in off.
 
 :func:`parse_client_message` validates untrusted input and raises
 :class:`ProtocolError` with one user-facing line; it never raises anything else.
@@ -23,7 +38,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from desktop_app.core.events import (
     ChunkSpoken,
@@ -37,9 +52,12 @@ from desktop_app.core.events import (
     TurnFinished,
     TurnStarted,
 )
+from desktop_app.core.hands_free import BargeIn, HandsFreeEvent, HandsFreeOptions, SpeechIgnored, UtteranceSubmitted
+from desktop_app.core.turn_detector import SpeechEnded, SpeechStarted, TurnDetectorConfig
 
 MAX_MESSAGE_BYTES = 64 * 1024  # an SDP offer with audio + video is ~5 KB
 MAX_TEXT_CHARS = 4000
+PAUSE_MS_RANGE = (200, 3000)  # hands-free: silence that ends a turn
 
 
 class ProtocolError(Exception):
@@ -60,6 +78,13 @@ class PushToTalk:
 
 
 @dataclass(frozen=True)
+class HandsFreeSwitch:
+    on: bool
+    barge_in: bool | None = None  # None: the server's setting
+    pause_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class Cancel:
     pass
 
@@ -74,7 +99,7 @@ class Ping:
     pass
 
 
-ClientMessage = Union[Offer, PushToTalk, Cancel, TypedText, Ping]
+ClientMessage = Union[Offer, PushToTalk, HandsFreeSwitch, Cancel, TypedText, Ping]
 
 
 def parse_client_message(raw: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> ClientMessage:
@@ -101,6 +126,8 @@ def parse_client_message(raw: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -
         if action not in ("start", "stop"):
             raise ProtocolError("malformed ptt message: 'action' must be 'start' or 'stop'")
         return PushToTalk(action == "start")
+    if kind == "hands_free":
+        return _hands_free_switch(data)
     if kind == "cancel":
         return Cancel()
     if kind == "text":
@@ -117,11 +144,65 @@ def parse_client_message(raw: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -
     raise ProtocolError(f"unknown message type {kind[:40]!r}")
 
 
+def _hands_free_switch(data: dict[str, Any]) -> HandsFreeSwitch:
+    on = data.get("on")
+    if not isinstance(on, bool):
+        raise ProtocolError("malformed hands_free message: 'on' must be true or false")
+    barge_in = data.get("barge_in")
+    if barge_in is not None and not isinstance(barge_in, bool):
+        raise ProtocolError("malformed hands_free message: 'barge_in' must be true or false")
+    pause_ms = data.get("pause_ms")
+    low, high = PAUSE_MS_RANGE
+    if pause_ms is not None and (isinstance(pause_ms, bool) or not isinstance(pause_ms, int) or not low <= pause_ms <= high):
+        raise ProtocolError(f"malformed hands_free message: 'pause_ms' must be a whole number from {low} to {high}")
+    return HandsFreeSwitch(on, barge_in, pause_ms)
+
+
 # ---- server -> browser --------------------------------------------------------------
 
 
 def error_message(message: str, code: str = "protocol") -> dict[str, Any]:
     return {"type": "error", "code": code, "message": " ".join(message.split())[:300]}
+
+
+ListeningState = Literal["off", "idle", "hearing"]
+
+
+@dataclass(frozen=True)
+class HandsFreeStatus:
+    """Hands-free as the server applied it (the answer to :class:`HandsFreeSwitch`)."""
+
+    on: bool
+    barge_in: bool = HandsFreeOptions.barge_in
+    pause_ms: int = TurnDetectorConfig.pause_ms
+
+    def as_message(self) -> dict[str, Any]:
+        if not self.on:
+            return {"type": "hands_free", "on": False}
+        return {"type": "hands_free", "on": True, "barge_in": self.barge_in, "pause_ms": self.pause_ms}
+
+
+@dataclass(frozen=True)
+class Listening:
+    state: ListeningState
+
+    def as_message(self) -> dict[str, Any]:
+        return {"type": "listening", "state": self.state}
+
+
+def hands_free_message(event: HandsFreeEvent) -> dict[str, Any] | None:
+    """The page's view of a hands-free event."""
+    if isinstance(event, SpeechStarted):
+        return Listening("hearing").as_message()
+    if isinstance(event, SpeechEnded):
+        return Listening("idle").as_message()
+    if isinstance(event, BargeIn):
+        return {"type": "barge_in", "turn_id": event.turn_id, "stop_ms": round(event.stopped_at_ms - event.decided_at_ms, 1)}
+    if isinstance(event, UtteranceSubmitted):
+        return {"type": "utterance", "turn_id": event.turn_id, "speech_ms": round(event.speech_ms)}
+    if isinstance(event, SpeechIgnored):
+        return {"type": "speech_ignored"}
+    return None
 
 
 def event_message(event: Event) -> dict[str, Any] | None:

@@ -10,7 +10,11 @@ Scenarios, in order: access without/with a wrong token; one spoken turn (Space h
 the question) with the release-to-first-audio time measured in the page; Cancel during a
 reply; a phone-sized page using the Talk button by touch; two more browsers at once
 (isolation); garbage on a raw WebSocket, after which the first page still gets answers;
-a refresh and a server restart, after which the page reconnects by itself.
+a refresh and a server restart, after which the page reconnects by itself. Then
+hands-free, in a fresh page: switched on, the fake microphone's question (its file
+restarts when the page reopens the microphone) becomes a turn with no key pressed; the
+reopened file's question talks over a long reply (barge-in) and becomes the next turn;
+after a reload the page is still hands-free; switched off, Space works again.
 
 ``--latency-runs N`` only measures: N spoken turns, each in a fresh page, and records the
 time from releasing Space to the first reply audio the page plays (from its getStats).
@@ -166,7 +170,8 @@ async def scenario_auth(browser, base: str, out: dict) -> None:
     await context.close()
 
 
-async def scenario_spoken_turn(page, speech_ms: float, out: dict, shots: Path) -> None:
+async def scenario_spoken_turn(page, speech_ms: float, out: dict, shots: Path, shot: str = "desktop.png") -> None:
+    users_before = len(await user_texts(page))
     media_at = await page.evaluate("window.aiwebcam.mediaAt")
     now = await page_now(page)
     press_at = media_at + LEAD_SILENCE_S * 1000 - 400
@@ -180,11 +185,11 @@ async def scenario_spoken_turn(page, speech_ms: float, out: dict, shots: Path) -
     await page.keyboard.up("Space")
     released = await page.evaluate("window.aiwebcam.releasedAt")
 
-    await page.wait_for_selector(".msg.user:not(.pending)", timeout=300000)
+    await page.wait_for_function(f"() => document.querySelectorAll('.msg.user:not(.pending)').length > {users_before}", timeout=300000)
     out["transcript"] = (await user_texts(page))[-1]
     first_audio = await wait_level(page, True, released, timeout_s=300)
     out["release_to_first_audio_ms"] = None if first_audio is None else round(first_audio - released)
-    await page.wait_for_function("() => document.querySelector('.msg.assistant .text')?.textContent.trim().length > 0", timeout=300000)
+    await page.wait_for_function("() => document.querySelector('.msg.assistant:last-child .text')?.textContent.trim().length > 0", timeout=300000)
     await wait_quiet(page)
     got = await samples(page, released)
     out["reply"] = (await reply_texts(page))[-1]
@@ -192,7 +197,7 @@ async def scenario_spoken_turn(page, speech_ms: float, out: dict, shots: Path) -
     out["max_rms_during_reply"] = max(s["rms"] for s in got)
     out["max_stats_audio_level"] = max(s["level"] for s in got)
     out["metrics_line"] = await page.eval_on_selector_all(".msg.assistant .meta", "els => els.map(e => e.textContent).pop() || ''")
-    await page.screenshot(path=str(shots / "desktop.png"))
+    await page.screenshot(path=str(shots / shot))
 
 
 async def scenario_cancel(page, out: dict) -> None:
@@ -337,12 +342,171 @@ async def scenario_garbage(base: str, token: str, page_a, out: dict) -> None:
     out["first_page_state"] = await page_a.evaluate("document.body.dataset.state")
 
 
+# ---- hands-free ----------------------------------------------------------------------
+
+# Records every text the hands-free indicator shows, with the page time.
+LABELS_JS = """
+() => {
+  if (window.__labels) return;
+  const label = document.getElementById("hf-label");
+  window.__labels = [];
+  const note = () => {
+    const last = window.__labels[window.__labels.length - 1];
+    if (!last || last.text !== label.textContent) window.__labels.push({ t: performance.now(), text: label.textContent });
+  };
+  new MutationObserver(note).observe(label, { childList: true, characterData: true, subtree: true });
+  note();
+}
+"""
+
+MIC_JS = """
+() => {
+  const s = window.aiwebcam.state.audioSender.track.getSettings();
+  return { echo_cancellation: s.echoCancellation, noise_suppression: s.noiseSuppression, auto_gain: s.autoGainControl };
+}
+"""
+
+
+def session_of(server, page_session_id: str):
+    return next(s for s in server.sessions if s.id == page_session_id)
+
+
+async def mode_view(page) -> dict:
+    return await page.evaluate(
+        """() => ({
+          mode: window.aiwebcam.state.mode,
+          stored: localStorage.getItem("aiwebcam.mode"),
+          toggle: document.getElementById("hands-free").getAttribute("aria-checked"),
+          talk_hidden: document.getElementById("talk").hidden,
+          indicator_hidden: document.getElementById("hf-status").hidden,
+        })"""
+    )
+
+
+async def scenario_hands_free_turn(page, server, out: dict) -> None:
+    """Hands-free on: the question the reopened microphone plays becomes a turn, no key pressed."""
+    out["before"] = await mode_view(page)
+    sdp_before = await page.evaluate("window.aiwebcam.pc.localDescription.sdp")
+    await page.evaluate(LABELS_JS)
+    await page.click("#hands-free")
+    await page.wait_for_function("() => window.aiwebcam.state.listening === 'idle'", timeout=30000)
+    opened_at = await page.evaluate("window.aiwebcam.mediaAt")  # the fake mic's file starts again here
+    out["after"] = await mode_view(page)
+    out["mic"] = await page.evaluate(MIC_JS)
+    session = session_of(server, await page.evaluate("window.aiwebcam.state.sessionId"))
+    out["server_hands_free"] = session.hands_free is not None and session.hands_free.status.on
+    await page.wait_for_function("() => window.aiwebcam.state.listening === 'hearing'", timeout=30000)
+    out["speech_to_hearing_ms"] = round(await page_now(page) - opened_at - LEAD_SILENCE_S * 1000)
+    await page.wait_for_function("() => document.querySelectorAll('.msg.user:not(.pending)').length > 0", timeout=300000)
+    out["transcript"] = (await user_texts(page))[-1]
+    reply_audio_at = await wait_level(page, True, opened_at + LEAD_SILENCE_S * 1000, timeout_s=300)
+    out["reply_audio_after_speech_start_ms"] = None if reply_audio_at is None else round(reply_audio_at - opened_at - LEAD_SILENCE_S * 1000)
+    await page.wait_for_function("() => document.querySelector('.msg.assistant .text')?.textContent.trim().length > 0", timeout=300000)
+    await asyncio.sleep(1.0)
+    out["max_rms_during_reply"] = max(s["rms"] for s in await samples(page, opened_at))
+    await page.click("#cancel")  # heard enough: the next scenarios need no long wait
+    await wait_quiet(page)
+    await asyncio.sleep(0.3)
+    out["labels"] = [entry["text"] for entry in await page.evaluate("window.__labels")]
+    out["same_peer_connection"] = sdp_before == await page.evaluate("window.aiwebcam.pc.localDescription.sdp")
+    out["stored_turns"] = len(session.engine.conversation.turns)
+    out["image_file"] = session.engine.conversation.turns[0].image_file  # the frame went with the turn
+
+
+async def scenario_barge_in(page, server, out: dict, shots: Path) -> None:
+    """Talking over a long reply stops it; what was said becomes the next turn."""
+    session = session_of(server, await page.evaluate("window.aiwebcam.state.sessionId"))
+    turns_before = len(session.engine.conversation.turns)
+    users_before = len(await user_texts(page))
+    previous = session.engine.current
+    track = session.audio_track
+    at_barge_in: list = []  # the server's track when HandsFree reported the barge-in (after engine.cancel())
+    session.hands_free.hands_free.subscribe(
+        lambda e: at_barge_in.append((track.played, track.queued_ms, session.engine.speaking)) if type(e).__name__ == "BargeIn" else None
+    )
+    await type_message(page, "Tell me a long story about a brave knight who fights a dragon.")
+    start = await page_now(page)
+    # the server's track has sent half a second of the story (a loaded machine may still
+    # be playing the page an earlier reply's last packets: the page's level cannot tell)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        story, played = session.engine.current, session.audio_track.played
+        if story is not previous and played is not None and played.turn_id == story.id and played.sequence >= 25:
+            break
+        await asyncio.sleep(0.05)
+    out["reply_was_playing"] = await wait_level(page, True, start, timeout_s=10) is not None
+    log("barge_in: the story plays")
+    await page.evaluate("window.aiwebcam.reopenMic()")  # the question again, 3 s from now
+    reopened_at = await page.evaluate("window.aiwebcam.mediaAt")
+    await page.wait_for_function("() => window.aiwebcam.bargeIns.length > 0", timeout=60000)
+    barge_in = (await page.evaluate("window.aiwebcam.bargeIns"))[0]
+    log("barge_in: the reply was interrupted")
+    played, queued_ms, speaking = at_barge_in[0]
+    out["server_at_barge_in"] = {"played_turn": played.turn_id if played else None, "queued_ms": queued_ms, "speaking": speaking}
+    out["barge_in"] = {k: barge_in[k] for k in ("turn_id", "stop_ms")}
+    out["speech_to_barge_in_ms"] = round(barge_in["at"] - reopened_at - LEAD_SILENCE_S * 1000)
+    tag = await page.wait_for_selector(f".msg.assistant.interrupted[data-turn='{barge_in['turn_id']}'] .tag", timeout=10000)
+    out["tag"] = await tag.text_content()
+    story_text_on_page = (await reply_texts(page))[-1]
+    # The page goes quiet (for 300 ms) before the new reply can start. On a loaded
+    # machine the page may still play what its jitter buffer holds: up to ~2 s seen.
+    quiet_from = await wait_level(page, False, barge_in["at"], timeout_s=5, hold_ms=300)
+    out["barge_in_to_silence_ms"] = None if quiet_from is None else round(max(0.0, quiet_from - barge_in["at"]))
+    await page.wait_for_function(f"() => document.querySelectorAll('.msg.user:not(.pending)').length > {users_before + 1}", timeout=300000)
+    out["transcript"] = (await user_texts(page))[-1]
+    log("barge_in: the new turn's transcript arrived")
+    transcript_at = await page_now(page)
+    await page.wait_for_function("() => document.querySelector('.msg.assistant:last-child .text')?.textContent.trim().length > 0", timeout=300000)
+    out["new_reply_played"] = await wait_level(page, True, transcript_at, timeout_s=300) is not None
+    await page.screenshot(path=str(shots / "hands-free.png"))
+    await page.click("#cancel")  # enough heard: the next scenario needs no long wait
+    await wait_quiet(page)
+    stored = session.engine.conversation.turns[turns_before]
+    out["stored_interrupted"] = stored.interrupted
+    out["stored_reply_words"] = len(stored.reply_text.split())
+    out["page_reply_words"] = len(story_text_on_page.split())
+    out["stored_turns_after"] = len(session.engine.conversation.turns) - turns_before
+    out["page_bargeins"] = len(await page.evaluate("window.aiwebcam.bargeIns"))
+
+
+async def scenario_hands_free_remembered_then_off(page, server, speech_ms: float, out: dict, shots: Path) -> None:
+    """A reload keeps hands-free (localStorage); switching it off brings push-to-talk back."""
+    await page.reload()
+    await page.evaluate(MONITOR_JS)
+    await page.wait_for_selector("body[data-state=connected]", timeout=60000)
+    await page.wait_for_function("() => window.aiwebcam.state.listening === 'idle'", timeout=30000)
+    out["after_reload"] = await mode_view(page)
+    out["mic_after_reload"] = await page.evaluate(MIC_JS)
+    session = session_of(server, await page.evaluate("window.aiwebcam.state.sessionId"))
+    out["server_hands_free_after_reload"] = session.hands_free is not None
+    await page.click("#hands-free")
+    await page.wait_for_function("() => window.aiwebcam.state.mode === 'ptt' && !window.aiwebcam.state.switching", timeout=30000)
+    await page.wait_for_function("() => window.aiwebcam.state.listening === 'off'", timeout=30000)
+    out["after_off"] = await mode_view(page)
+    out["mic_after_off"] = await page.evaluate(MIC_JS)
+    out["server_hands_free_after_off"] = session.hands_free is not None
+    turn: dict = {}
+    await scenario_spoken_turn(page, speech_ms, turn, shots, "push-to-talk-again.png")  # Space, over the reopened file's question
+    out["ptt"] = {k: turn[k] for k in ("late_ms", "recording_shown", "transcript", "release_to_first_audio_ms")}
+
+
+async def run_hands_free(browser, url: str, get_server, speech_ms: float, shots: Path, run) -> None:
+    context, page, _ = await open_page(browser, url, viewport={"width": 1280, "height": 800})
+    try:
+        await run("hands_free_turn", lambda out: scenario_hands_free_turn(page, get_server(), out))
+        await run("barge_in", lambda out: scenario_barge_in(page, get_server(), out, shots))
+        await run("hands_free_off", lambda out: scenario_hands_free_remembered_then_off(page, get_server(), speech_ms, out, shots))
+    finally:
+        await context.close()
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--shots", required=True, type=Path)
     parser.add_argument("--latency-runs", type=int, default=0, help="only measure: N spoken turns, each in a fresh page")
     parser.add_argument("--llm-model", default="smollm2-135m", help="embedded LLM (default: the fast test model)")
+    parser.add_argument("--hands-free-only", action="store_true", help="only the hands-free scenarios")
     args = parser.parse_args()
     args.shots.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="aiwebcam-e2e-"))
@@ -390,6 +554,9 @@ async def main() -> int:
         try:
             if args.latency_runs:
                 await measure_latency(browser, url, speech_ms, args, results)
+                return await finish(server, results, args.out, [])
+            if args.hands_free_only:
+                await run_hands_free(browser, url, lambda: server, speech_ms, args.shots, run)
                 return await finish(server, results, args.out, [])
             await run("auth", lambda out: scenario_auth(browser, base, out))
             main_ctx = {}
@@ -478,6 +645,7 @@ async def main() -> int:
 
                 await run("reconnect", reconnect)
                 await main_ctx["ctx"].close()
+            await run_hands_free(browser, url, lambda: server, speech_ms, args.shots, run)
         finally:
             await browser.close()
     return await finish(server, results, args.out, server_events)

@@ -1,7 +1,8 @@
 """The browser server end to end: real Chromium, real WebRTC, real models, no network.
 
 One run of ``e2e_driver.py`` inside a loopback-only network namespace (``unshare -n``)
-does every scenario; each test below checks one thing a user would see or hear.
+does every scenario (push-to-talk, then hands-free); each test below checks one thing a
+user would see or hear.
 """
 
 from __future__ import annotations
@@ -181,3 +182,51 @@ def test_sessions_come_and_go(run):
     events = run["server_events"]
     assert events.count("SessionAdded") == events.count("SessionRemoved") >= 4
     assert run["sessions_left"] == 0
+
+
+def test_hands_free_turns_the_question_into_a_turn_without_a_key(run):
+    hf = _scenario(run, "hands_free_turn")
+    assert hf["before"]["mode"] == "ptt" and not hf["before"]["talk_hidden"]
+    after = hf["after"]
+    assert after["mode"] == after["stored"] == "hands_free" and after["toggle"] == "true"
+    assert after["talk_hidden"] and not after["indicator_hidden"]
+    assert hf["mic"] == {"echo_cancellation": True, "noise_suppression": True, "auto_gain": True}
+    assert hf["server_hands_free"] and hf["same_peer_connection"]
+    assert 0 < hf["speech_to_hearing_ms"] < 5000
+    assert word_error_rate("What is the capital of France?", hf["transcript"]) <= 0.34, hf["transcript"]
+    assert hf["max_rms_during_reply"] > 0.05
+    assert hf["reply_audio_after_speech_start_ms"] is not None
+    assert hf["stored_turns"] == 1 and hf["image_file"].endswith(".jpg")
+    labels = hf["labels"]
+    for expected in ("Listening…", "Hearing you", "Replying"):
+        assert expected in labels, labels
+    assert labels.index("Hearing you") < labels.index("Replying") and labels[-1] == "Listening…"
+
+
+def test_talking_over_the_reply_interrupts_it_and_becomes_the_next_turn(run):
+    barge = _scenario(run, "barge_in")
+    assert barge["reply_was_playing"] and barge["page_bargeins"] == 1
+    assert barge["barge_in"]["stop_ms"] < 50  # VAD decision -> track flushed, turn cancelled
+    assert 0 < barge["speech_to_barge_in_ms"] < 5000  # (a loaded machine delays the RTP audio)
+    assert barge["tag"] == "Interrupted: you spoke"
+    server = barge["server_at_barge_in"]  # engine.cancel() flushed the track: nothing more of the story goes out
+    assert server["played_turn"] == barge["barge_in"]["turn_id"] and server["queued_ms"] == 0
+    assert barge["barge_in_to_silence_ms"] is not None and barge["barge_in_to_silence_ms"] < 3000
+    assert barge["stored_interrupted"]
+    assert 0 < barge["stored_reply_words"] < barge["page_reply_words"]  # cut to what was played
+    assert word_error_rate("What is the capital of France?", barge["transcript"]) <= 0.34, barge["transcript"]
+    assert barge["stored_turns_after"] == 2 and barge["new_reply_played"]
+
+
+def test_hands_free_is_remembered_and_switching_it_off_brings_push_to_talk_back(run):
+    off = _scenario(run, "hands_free_off")
+    assert off["after_reload"]["mode"] == "hands_free" and off["after_reload"]["toggle"] == "true"
+    assert off["mic_after_reload"]["echo_cancellation"] and off["server_hands_free_after_reload"]
+    after = off["after_off"]
+    assert after["mode"] == after["stored"] == "ptt" and not after["talk_hidden"] and after["indicator_hidden"]
+    assert off["mic_after_off"] == {"echo_cancellation": False, "noise_suppression": False, "auto_gain": False}
+    assert not off["server_hands_free_after_off"]
+    ptt = off["ptt"]
+    assert ptt["late_ms"] < 300 and ptt["recording_shown"]
+    assert word_error_rate("What is the capital of France?", ptt["transcript"]) <= 0.34, ptt["transcript"]
+    assert ptt["release_to_first_audio_ms"] is not None

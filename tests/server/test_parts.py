@@ -11,18 +11,24 @@ import numpy as np
 import pytest
 
 from desktop_app.core.events import AudioPacket, ReplyDelta, Transcript, TurnFinished
+from desktop_app.core.hands_free import BargeIn, SpeechIgnored, UtteranceSubmitted
+from desktop_app.core.turn_detector import SpeechEnded, SpeechStarted
 from desktop_app.media.opus import SILENCE_PACKET, OpusEncoder, decode_packets
 from desktop_app.server.audio_track import OpusAudioTrack
 from desktop_app.server.peer import MicrophoneResampler, restrict_ice_host_addresses
 from desktop_app.server.session import PushToTalkRecorder
 from desktop_app.server.signaling import (
     Cancel,
+    HandsFreeStatus,
+    HandsFreeSwitch,
+    Listening,
     Offer,
     Ping,
     ProtocolError,
     PushToTalk,
     TypedText,
     event_message,
+    hands_free_message,
     parse_client_message,
 )
 
@@ -35,6 +41,9 @@ OFFER = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RT
         (json.dumps({"type": "offer", "sdp": OFFER}), Offer(OFFER)),
         ('{"type": "ptt", "action": "start"}', PushToTalk(True)),
         ('{"type": "ptt", "action": "stop"}', PushToTalk(False)),
+        ('{"type": "hands_free", "on": true}', HandsFreeSwitch(True)),
+        ('{"type": "hands_free", "on": false}', HandsFreeSwitch(False)),
+        ('{"type": "hands_free", "on": true, "barge_in": false, "pause_ms": 900}', HandsFreeSwitch(True, False, 900)),
         ('{"type": "cancel"}', Cancel()),
         ('{"type": "text", "text": "  hi there "}', TypedText("hi there")),
         (b'{"type": "ping"}', Ping()),
@@ -57,6 +66,14 @@ def test_valid_messages_parse_to_typed_ones(raw, expected):
         ('{"type": "offer", "sdp": "hello"}', "malformed offer"),
         ('{"type": "offer", "sdp": "v=0\\r\\nm=video 9"}', "no audio"),
         ('{"type": "ptt"}', "'start' or 'stop'"),
+        ('{"type": "hands_free"}', "'on' must be true or false"),
+        ('{"type": "hands_free", "on": 1}', "'on' must be true or false"),
+        ('{"type": "hands_free", "on": "yes"}', "'on' must be true or false"),
+        ('{"type": "hands_free", "on": true, "barge_in": "no"}', "'barge_in' must be true or false"),
+        ('{"type": "hands_free", "on": true, "pause_ms": 50}', "from 200 to 3000"),
+        ('{"type": "hands_free", "on": true, "pause_ms": 600.5}', "whole number"),
+        ('{"type": "hands_free", "on": true, "pause_ms": true}', "whole number"),
+        ('{"type": "hands_free", "on": true, "pause_ms": "600"}', "whole number"),
         ('{"type": "text", "text": ["a"]}', "non-empty string"),
         ('{"type": "text", "text": "' + "a" * 5000 + '"}', "too long"),
         ('{"type": "ping", "pad": "' + "p" * 70000 + '"}', "too large"),
@@ -74,6 +91,19 @@ def test_engine_events_become_page_messages():
     assert event_message(ReplyDelta("t1", "Hel")) == {"type": "delta", "turn_id": "t1", "text": "Hel"}
     assert event_message(TurnFinished("t1", "hi", "Hello", False, 400.0))["type"] == "finished"
     assert event_message(AudioPacket("t1", 0, b"x")) is None  # audio goes over RTP
+
+
+def test_hands_free_state_and_events_become_small_page_messages():
+    assert HandsFreeStatus(True, False, 900).as_message() == {"type": "hands_free", "on": True, "barge_in": False, "pause_ms": 900}
+    assert HandsFreeStatus(False).as_message() == {"type": "hands_free", "on": False}
+    assert Listening("off").as_message() == {"type": "listening", "state": "off"}
+    started = SpeechStarted(1000, 5000, np.zeros(4000, np.float32), 10.0)
+    ended = SpeechEnded(1000, 17000, 26600, 20.0, 15.0)
+    assert hands_free_message(started) == {"type": "listening", "state": "hearing"}
+    assert hands_free_message(ended) == {"type": "listening", "state": "idle"}
+    assert hands_free_message(BargeIn("t1", 100.0, 101.26)) == {"type": "barge_in", "turn_id": "t1", "stop_ms": 1.3}
+    assert hands_free_message(UtteranceSubmitted("t2", 1000.4)) == {"type": "utterance", "turn_id": "t2", "speech_ms": 1000}
+    assert hands_free_message(SpeechIgnored(5.0)) == {"type": "speech_ignored"}
 
 
 async def test_the_track_sends_queued_packets_then_silence_and_flush_silences_at_once():

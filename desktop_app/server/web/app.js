@@ -18,17 +18,29 @@
     textInput: $("text-input"),
     talk: $("talk"),
     talkLabel: $("talk-label"),
+    handsFree: $("hands-free"),
+    hfStatus: $("hf-status"),
+    hfLabel: $("hf-label"),
+    kbdHint: $("kbd-hint"),
     cancel: $("cancel"),
     toast: $("toast"),
     audio: $("reply-audio"),
   };
 
   // Push-to-talk wants the raw microphone: the browser's echo cancellation garbles
-  // speech while the reply plays. Hands-free use would keep these on.
-  const MODE = "ptt";
+  // speech while the reply plays. Hands-free needs it: the mic hears the reply, and only
+  // the user's own voice may start a turn or interrupt the reply.
+  const MODE_KEY = "aiwebcam.mode";
   function audioConstraints(mode) {
     const raw = mode === "ptt";
     return { echoCancellation: !raw, noiseSuppression: !raw, autoGainControl: !raw, channelCount: 1 };
+  }
+  function storedMode() {
+    try {
+      return localStorage.getItem(MODE_KEY) === "hands_free" ? "hands_free" : "ptt";
+    } catch (err) {
+      return "ptt"; // storage blocked: the default
+    }
   }
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 15, max: 30 } };
 
@@ -36,21 +48,26 @@
     ws: null,
     pc: null,
     videoSender: null,
+    audioSender: null,
     mic: null, // MediaStreamTrack
     camera: null,
     screen: null,
     source: "camera",
+    mode: storedMode(), // "ptt" | "hands_free"
+    listening: "off", // the server's hands-free state: "off" | "idle" | "hearing"
+    switching: false,
     held: false,
     turns: new Map(),
     pendingUser: null,
     busyTurn: null,
+    spokenTurn: null,
     speaking: false,
     retries: 0,
     stopped: false,
     sessionId: null,
   };
   // For tests and debugging: the live objects and a few timestamps.
-  const hooks = { mediaAt: null, releasedAt: null, state };
+  const hooks = { mediaAt: null, releasedAt: null, bargeIns: [], state };
   window.aiwebcam = hooks;
   Object.defineProperty(hooks, "pc", { get: () => state.pc });
 
@@ -71,6 +88,7 @@
     ui.talk.disabled = !ready;
     ui.textInput.disabled = !ready;
     if (!ready) stopTalking(false);
+    renderListening();
   }
   function updateState() {
     const ws = state.ws && state.ws.readyState === WebSocket.OPEN;
@@ -93,10 +111,10 @@
   async function openMedia() {
     let stream = null;
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(MODE), video: VIDEO });
+      stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(state.mode), video: VIDEO });
     } catch (err) {
       try {
-        stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(MODE) });
+        stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(state.mode) });
         toast("No camera: the AI hears you but cannot see you.");
       } catch (err2) {
         setState("nomedia", "Microphone blocked: allow it and reload");
@@ -152,6 +170,23 @@
     // Switch what the server sees without renegotiating.
     if (state.videoSender) await state.videoSender.replaceTrack(currentVideo());
   }
+
+  // A new microphone track with the mode's processing, swapped in without renegotiating.
+  // The old one stops first: some phones capture only once at a time.
+  async function reopenMic() {
+    if (state.mic) state.mic.stop();
+    let track = null;
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints(state.mode) });
+      track = stream.getAudioTracks()[0] || null;
+    } catch (err) {
+      toast("Microphone unavailable: " + err.message);
+    }
+    state.mic = track;
+    hooks.mediaAt = performance.now();
+    if (state.audioSender) await state.audioSender.replaceTrack(track);
+  }
+  hooks.reopenMic = reopenMic;
 
   // ---- signaling -----------------------------------------------------------------
 
@@ -213,6 +248,7 @@
     if (state.pc) state.pc.close();
     state.pc = null;
     state.videoSender = null;
+    state.audioSender = null;
     updateState();
   }
 
@@ -220,7 +256,7 @@
     closePeer();
     const pc = new RTCPeerConnection({ iceServers: [] });
     state.pc = pc;
-    pc.addTransceiver(state.mic || "audio", { direction: "sendrecv" });
+    state.audioSender = pc.addTransceiver(state.mic || "audio", { direction: "sendrecv" }).sender;
     state.videoSender = pc.addTransceiver(currentVideo() || "video", { direction: "sendonly" }).sender;
     pc.addEventListener("track", (event) => {
       if (event.track.kind !== "audio") return;
@@ -257,6 +293,8 @@
     switch (m.type) {
       case "hello":
         state.sessionId = m.session_id;
+        state.listening = "off";
+        if (state.mode === "hands_free") send({ type: "hands_free", on: true }); // a new session starts in push-to-talk
         break;
       case "answer":
         if (state.pc) state.pc.setRemoteDescription({ type: "answer", sdp: m.sdp }).catch((err) => toast("Bad answer: " + err.message));
@@ -266,7 +304,29 @@
         break;
       case "speaking":
         state.speaking = !!m.on;
+        if (state.speaking) state.spokenTurn = state.busyTurn; // "Replying" until it ends, between sentences too
         updateCancel();
+        renderListening();
+        break;
+      case "hands_free":
+        if (m.on !== (state.mode === "hands_free")) send({ type: "hands_free", on: state.mode === "hands_free" }); // switched again meanwhile
+        break;
+      case "listening":
+        state.listening = m.state;
+        renderListening();
+        break;
+      case "utterance":
+        pendingBubble();
+        break;
+      case "barge_in":
+        hooks.bargeIns.push({ ...m, at: performance.now() });
+        markTurn(m.turn_id, "interrupted", "Interrupted: you spoke", true);
+        ui.hfStatus.classList.remove("barged");
+        void ui.hfStatus.offsetWidth; // restart the flash
+        ui.hfStatus.classList.add("barged");
+        break;
+      case "speech_ignored":
+        toast("The reply goes on: interrupting by voice is off.");
         break;
       case "recording":
         ui.talk.classList.toggle("recording", !!m.on);
@@ -298,7 +358,7 @@
         break;
       case "no_speech":
         dropPending();
-        notice("No speech heard. Hold the button while you talk.");
+        notice(state.mode === "hands_free" ? "No speech heard." : "No speech heard. Hold the button while you talk.");
         break;
       case "finished":
         if (state.busyTurn === m.turn_id) setBusy(null);
@@ -315,6 +375,7 @@
   function setBusy(turnId) {
     state.busyTurn = turnId;
     updateCancel();
+    renderListening();
   }
 
   function updateCancel() {
@@ -399,10 +460,13 @@
     });
   }
 
-  function markTurn(turnId, cls, text) {
+  function markTurn(turnId, cls, text, retag = false) {
     const turn = turnOf(turnId);
     renderReply(turn);
-    if (turn.assistant.classList.contains(cls)) return;
+    if (turn.assistant.classList.contains(cls)) {
+      if (retag) turn.assistant.querySelector(".tag").textContent = text;
+      return;
+    }
     turn.assistant.classList.add(cls);
     const tag = document.createElement("div");
     tag.className = "tag";
@@ -419,10 +483,63 @@
     scrollDown();
   }
 
+  // ---- hands-free ----------------------------------------------------------------
+
+  const LISTENING_TEXT = {
+    offline: "Not connected",
+    starting: "Starting…",
+    listening: "Listening…",
+    hearing: "Hearing you",
+    thinking: "Thinking…",
+    replying: "Replying", // (wide screens add: talk to interrupt)
+  };
+
+  function renderListening() {
+    const handsFree = state.mode === "hands_free";
+    ui.talk.hidden = handsFree;
+    ui.hfStatus.hidden = !handsFree;
+    ui.kbdHint.hidden = handsFree;
+    ui.handsFree.setAttribute("aria-checked", String(handsFree));
+    ui.handsFree.disabled = state.switching || !hooks.mediaAt; // the first microphone is not open yet
+    if (!handsFree) return;
+    let shown = "listening";
+    if (document.body.dataset.state !== "connected") shown = "offline";
+    else if (state.listening === "off") shown = "starting";
+    else if (state.listening === "hearing") shown = "hearing";
+    else if (state.speaking || (state.busyTurn && state.busyTurn === state.spokenTurn)) shown = "replying";
+    else if (state.busyTurn) shown = "thinking";
+    ui.hfStatus.dataset.state = shown;
+    ui.hfLabel.textContent = LISTENING_TEXT[shown];
+  }
+
+  async function setMode(mode) {
+    if (mode === state.mode || state.switching) return;
+    stopTalking(false);
+    state.mode = mode;
+    state.switching = true;
+    try {
+      localStorage.setItem(MODE_KEY, mode);
+    } catch (err) {
+      /* not remembered: storage blocked */
+    }
+    renderListening();
+    ui.audio.play().catch(() => {}); // a user gesture: lets phones play the reply
+    try {
+      await reopenMic(); // echo cancellation on (hands-free) or off (push-to-talk)
+    } finally {
+      state.switching = false;
+      if (mode === "ptt") state.listening = "off";
+      send({ type: "hands_free", on: mode === "hands_free" });
+      renderListening();
+    }
+  }
+
+  ui.handsFree.addEventListener("click", () => setMode(state.mode === "hands_free" ? "ptt" : "hands_free"));
+
   // ---- push-to-talk --------------------------------------------------------------
 
   function startTalking() {
-    if (state.held || ui.talk.disabled) return;
+    if (state.held || ui.talk.disabled || state.mode !== "ptt") return;
     state.held = true;
     ui.talk.classList.add("held");
     ui.talkLabel.textContent = "Release to send";
@@ -501,7 +618,9 @@
     setState("denied", "No token in the link");
     return;
   }
+  renderListening();
   openMedia().then((ok) => {
+    renderListening();
     if (ok) connect();
   });
 })();
