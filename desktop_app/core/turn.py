@@ -260,19 +260,31 @@ class Turn:
                 chunks.put_nowait(None)
 
         async def speak() -> None:
+            tts = self._backends.tts
             while (chunk := await chunks.get()) is not None:
                 chunk_started = now_ms()
                 chunk_audio = 0.0
                 first = True
-                async for packet in self._backends.tts.synthesize(chunk.text):
-                    if first and self._open:
-                        self._chunk_starts.append((self._packets, chunk.text))
-                        first = False
-                    if self._packets == 0:
-                        self.metrics.tts_first_audio_ms = now_ms() - chunk_started
-                        self.metrics.v2v_ms = now_ms() - t0
-                    chunk_audio += packet_duration_ms(packet)
-                    self._emit_packet(packet)
+                # the first audio is what the user waits for: a local voice gets the CPU
+                held = self._packets == 0 and tts.runs_locally
+                if held:
+                    llm.hold(True)
+                try:
+                    async for packet in tts.synthesize(chunk.text):
+                        if held:
+                            llm.hold(False)
+                            held = False
+                        if first and self._open:
+                            self._chunk_starts.append((self._packets, chunk.text))
+                            first = False
+                        if self._packets == 0:
+                            self.metrics.tts_first_audio_ms = now_ms() - chunk_started
+                            self.metrics.v2v_ms = now_ms() - t0
+                        chunk_audio += packet_duration_ms(packet)
+                        self._emit_packet(packet)
+                finally:
+                    if held:
+                        llm.hold(False)
                 self._emit(ChunkSpoken(self.id, chunk.index, chunk.text, chunk_audio))
 
         try:

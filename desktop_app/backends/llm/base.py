@@ -24,6 +24,11 @@ class ChatModel(ABC):
         """Evaluate a prompt ahead of time (the user is still talking). Optional."""
         return None
 
+    def hold(self, held: bool) -> None:
+        """Pause (True) or resume (False) generation between tokens, to give the CPU to
+        the first sentence's speech synthesis. Optional: remote models ignore it."""
+        return None
+
     async def aclose(self) -> None:
         return None
 

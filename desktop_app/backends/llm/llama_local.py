@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
@@ -12,6 +13,8 @@ from desktop_app.backends.llm.base import ChatModel, Message, text_only
 from desktop_app.bundled_models import Progress, gguf_path
 from desktop_app.core.threads import ModelThread
 from desktop_app.errors import ModelNotFoundError
+
+MAX_HOLD_S = 1.0  # a hold (see LlamaChatModel.hold) never stalls a reply longer than this
 
 
 @contextlib.contextmanager
@@ -66,6 +69,8 @@ class LlamaChatModel(ChatModel):
         self._thread = ModelThread("llm")
         self._pending_prime: list[Message] | None = None
         self._priming = False
+        self._go = threading.Event()  # cleared by hold(True): generation waits between tokens
+        self._go.set()
 
     async def load(self) -> None:
         if self._llama is None:
@@ -117,8 +122,33 @@ class LlamaChatModel(ChatModel):
                 delta = chunk["choices"][0].get("delta", {}).get("content")
                 if delta:
                     yield delta
+                if not self._wait_unheld(stop):
+                    return
         finally:
             chunks.close()
+
+    def hold(self, held: bool) -> None:
+        """Pause generation between tokens while the first sentence is synthesized.
+
+        On two cores, Piper synthesizing the first chunk while llama.cpp decodes on the
+        same cores takes about twice as long as alone; the reply's first audio is what
+        the user waits for, the next tokens are not (the first chunk plays for a second
+        or more). A hold lasts at most ``MAX_HOLD_S``, whatever happens.
+        """
+        if held:
+            self._go.clear()
+        else:
+            self._go.set()
+
+    def _wait_unheld(self, stop: threading.Event) -> bool:
+        """False when the request was stopped while held."""
+        deadline = time.monotonic() + MAX_HOLD_S
+        while not self._go.wait(0.02):
+            if stop.is_set():
+                return False
+            if time.monotonic() > deadline:
+                self._go.set()
+        return True
 
     async def prime(self, messages: list[Message]) -> None:
         """Evaluate ``messages`` now; a later stream() sharing the prefix only adds the rest.

@@ -8,6 +8,7 @@ from typing import AsyncIterator
 
 class SpeechSynthesizer(ABC):
     name: str = "tts"
+    runs_locally: bool = False  # synthesizes on this machine's CPU (shares it with the LLM)
 
     @abstractmethod
     async def load(self) -> None:

@@ -12,6 +12,8 @@ from desktop_app.media.opus import OpusEncoder
 
 
 class PiperSynthesizer(SpeechSynthesizer):
+    runs_locally = True
+
     def __init__(self, voice: str = "joe") -> None:
         self.name = f"piper {voice}"
         self._voice_name = voice
