@@ -51,3 +51,14 @@ async def test_unknown_model_offline_names_the_bundled_choices(tmp_path, monkeyp
     recognizer = WhisperRecognizer("no-such-model-xyz", tmp_path)
     with pytest.raises(ModelNotFoundError, match="tiny.en, base"):
         await recognizer.load()
+
+
+def test_run_on_guard_keeps_only_a_shorter_prefix() -> None:
+    from desktop_app.backends.asr.whisper_short import _is_shorter_prefix, _sentences
+
+    run_on = "What is the capital of Italy? What is capital of Diddly?"
+    assert _sentences(run_on) == 2 and _sentences("What is the capital of France?") == 1
+    assert _is_shorter_prefix("What is the capital of Italy?", run_on)  # the stamped decode wins
+    assert not _is_shorter_prefix("What is the capital of Italy? What is capital of Diddly?", run_on)
+    assert not _is_shorter_prefix("Where is the capital of Italy?", run_on)  # a different reading: keep
+    assert not _is_shorter_prefix("", run_on)

@@ -8,14 +8,19 @@ transcription of a push-to-talk question from ~470 ms to ~170 ms with the same w
 error rate; windows under ~10 s make the decoder repeat itself. Clips longer than 20 s
 go through faster-whisper's own path.
 
-Decoding runs with timestamp tokens. Without them the shortened window sometimes lets
-the decoder run on past the speech ("What is the capital of Italy? What is capital of
-Diddly?" for a 2.4 s question, where faster-whisper's 30 s path was right); with them
-it closes the segment and stops. Any segment that starts after the speech ended is
-dropped all the same.
+Run-on guard: the shortened window sometimes lets the decoder run on past the speech
+("What is the capital of Italy? What is capital of Diddly?" for a 2.4 s question, where
+faster-whisper's 30 s path was right). Decoding with timestamp tokens closes the segment
+and stops there, but on single sentences it is not better (it heard "capital of
+friends" where the plain decode heard "France"). So the plain decode runs first; only
+when it gives more than one sentence is the same encoder output decoded again with
+timestamps, and when that is a shorter prefix of the words, the rest was a run-on and is
+dropped. Segments that start after the speech ended are dropped as well.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -42,8 +47,18 @@ def transcribe_short(model, speech: np.ndarray, language: str | None) -> tuple[s
     if multilingual and not language:
         language = model.model.detect_language(encoded)[0][0][0].strip("<|>")
     tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe", language=language or "en")
-    prompt = list(tokenizer.sot_sequence)  # timestamps on: see the module docstring
-    max_tokens = int(min(224, 16 + speech.size / SAMPLE_RATE * 8))  # ~4 words/s, generous
+    speech_s = speech.size / SAMPLE_RATE
+    text = _decode(model, encoded, tokenizer, speech_s, timestamps=False)
+    if _sentences(text) > 1:  # maybe a run-on: see the module docstring
+        stamped = _decode(model, encoded, tokenizer, speech_s, timestamps=True)
+        if _is_shorter_prefix(stamped, text):
+            text = stamped
+    return text, language or "en"
+
+
+def _decode(model, encoded, tokenizer, speech_s: float, timestamps: bool) -> str:
+    prompt = list(tokenizer.sot_sequence) + ([] if timestamps else [tokenizer.no_timestamps])
+    max_tokens = int(min(224, 16 + speech_s * 8))  # ~4 words/s, generous
     result = model.model.generate(
         encoded,
         [prompt],
@@ -53,7 +68,20 @@ def transcribe_short(model, speech: np.ndarray, language: str | None) -> tuple[s
         suppress_tokens=[-1] + list(tokenizer.non_speech_tokens),
         no_repeat_ngram_size=3,
     )[0]
-    return tokenizer.decode(spoken_tokens(result.sequences_ids[0], tokenizer, speech.size / SAMPLE_RATE)).strip(), language or "en"
+    return tokenizer.decode(spoken_tokens(result.sequences_ids[0], tokenizer, speech_s)).strip()
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text.lower())
+
+
+def _sentences(text: str) -> int:
+    return len([part for part in re.split(r"[.?!]+", text) if part.strip()])
+
+
+def _is_shorter_prefix(short: str, long: str) -> bool:
+    a, b = _words(short), _words(long)
+    return 0 < len(a) < len(b) and b[: len(a)] == a
 
 
 def spoken_tokens(tokens: list[int], tokenizer, speech_s: float) -> list[int]:
