@@ -213,7 +213,9 @@ def test_talking_over_the_reply_interrupts_it_and_becomes_the_next_turn(run):
     assert server["played_turn"] == barge["barge_in"]["turn_id"] and server["queued_ms"] == 0
     assert barge["barge_in_to_silence_ms"] is not None and barge["barge_in_to_silence_ms"] < 3000
     assert barge["stored_interrupted"]
-    assert 0 < barge["stored_reply_words"] < barge["page_reply_words"]  # cut to what was played
+    # cut to the chunks whose audio started: never more than the page received, and less
+    # whenever the model had written ahead of the voice (a short reply may all have started)
+    assert 0 < barge["stored_reply_words"] <= barge["page_reply_words"]
     assert word_error_rate("What is the capital of France?", barge["transcript"]) <= 0.34, barge["transcript"]
     assert barge["stored_turns_after"] == 2 and barge["new_reply_played"]
 
