@@ -56,6 +56,9 @@ class Secret:
     __str__ = __repr__
 
 
+TURN_PAUSE_MS_RANGE = (200, 3000)  # hands-free: the pause that ends a turn, in ms
+
+
 @dataclass(frozen=True)
 class AppPaths:
     config_dir: Path
@@ -131,11 +134,15 @@ class Settings:
     # echo_cancellation removes the app's own voice from the microphone (turn it off
     # with headphones, where there is no echo to remove).
     hands_free: bool = False
-    turn_pause_ms: int = 600
+    turn_pause_ms: int = 600  # within TURN_PAUSE_MS_RANGE (see resolved_turn_pause_ms)
     barge_in: bool = True
     echo_cancellation: bool = True
 
     # ---- derived values -------------------------------------------------------------
+
+    def resolved_turn_pause_ms(self) -> int:
+        low, high = TURN_PAUSE_MS_RANGE
+        return min(max(int(self.turn_pause_ms), low), high)
 
     def resolved_llm_provider(self) -> str:
         if self.llm_provider == "auto":

@@ -35,7 +35,6 @@ from desktop_app.gui.session import Session
 log = logging.getLogger(__name__)
 
 STALL_S = 3.0  # an open microphone silent for this long (no blocks at all) has vanished
-MIN_PAUSE_MS, MAX_PAUSE_MS = 200, 3000
 
 
 class MicStream(Protocol):
@@ -60,8 +59,7 @@ class ListenState(str, Enum):
 
 
 def options_from(settings: Settings) -> HandsFreeOptions:
-    pause = min(max(int(settings.turn_pause_ms), MIN_PAUSE_MS), MAX_PAUSE_MS)
-    return HandsFreeOptions(barge_in=settings.barge_in, detector=TurnDetectorConfig(pause_ms=pause))
+    return HandsFreeOptions(barge_in=settings.barge_in, detector=TurnDetectorConfig(pause_ms=settings.resolved_turn_pause_ms()))
 
 
 class HandsFreeController(QObject):

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.config import Secret, Settings
+from desktop_app.config import TURN_PAUSE_MS_RANGE, Secret, Settings
 from desktop_app.media.devices import input_names, output_names
 
 PROVIDERS = [
@@ -178,10 +178,10 @@ class SettingsDialog(QDialog):
         self.hands_free.setChecked(s.hands_free)
         form.addRow(self.hands_free)
         self.turn_pause = QSpinBox()
-        self.turn_pause.setRange(200, 3000)
+        self.turn_pause.setRange(*TURN_PAUSE_MS_RANGE)
         self.turn_pause.setSingleStep(100)
         self.turn_pause.setSuffix(" ms")
-        self.turn_pause.setValue(min(max(s.turn_pause_ms, 200), 3000))
+        self.turn_pause.setValue(s.resolved_turn_pause_ms())
         self.turn_pause.setToolTip("How long you pause before your turn is sent")
         form.addRow("End of turn after a pause of", self.turn_pause)
         self.barge_in = QCheckBox("Talking over the reply interrupts it (turn off in noisy rooms)")

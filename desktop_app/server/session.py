@@ -241,7 +241,7 @@ class Session:
             status = HandsFreeStatus(
                 True,
                 self.settings.barge_in if switch.barge_in is None else switch.barge_in,
-                self.settings.turn_pause_ms if switch.pause_ms is None else switch.pause_ms,
+                self.settings.resolved_turn_pause_ms() if switch.pause_ms is None else switch.pause_ms,
             )
             self.hands_free = HandsFreeLink(self.engine, status, self._send, lambda: self.latest_frame, _frame_to_jpeg)
         self._send(status.as_message())

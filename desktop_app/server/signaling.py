@@ -40,6 +40,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
+from desktop_app.config import TURN_PAUSE_MS_RANGE
 from desktop_app.core.events import (
     ChunkSpoken,
     Event,
@@ -57,7 +58,6 @@ from desktop_app.core.turn_detector import SpeechEnded, SpeechStarted, TurnDetec
 
 MAX_MESSAGE_BYTES = 64 * 1024  # an SDP offer with audio + video is ~5 KB
 MAX_TEXT_CHARS = 4000
-PAUSE_MS_RANGE = (200, 3000)  # hands-free: silence that ends a turn
 
 
 class ProtocolError(Exception):
@@ -152,7 +152,7 @@ def _hands_free_switch(data: dict[str, Any]) -> HandsFreeSwitch:
     if barge_in is not None and not isinstance(barge_in, bool):
         raise ProtocolError("malformed hands_free message: 'barge_in' must be true or false")
     pause_ms = data.get("pause_ms")
-    low, high = PAUSE_MS_RANGE
+    low, high = TURN_PAUSE_MS_RANGE
     if pause_ms is not None and (isinstance(pause_ms, bool) or not isinstance(pause_ms, int) or not low <= pause_ms <= high):
         raise ProtocolError(f"malformed hands_free message: 'pause_ms' must be a whole number from {low} to {high}")
     return HandsFreeSwitch(on, barge_in, pause_ms)
