@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from desktop_app.backends.asr.base import SAMPLE_RATE
+from desktop_app.core.capture import SpeechCapture
 from desktop_app.core.engine import Engine
 from desktop_app.core.events import AudioPacket, Event
 from desktop_app.core.metrics import now_ms
 from desktop_app.core.sinks import PacedSink
-from desktop_app.core.turn import TurnInput
 
 MIC_CHUNK = SAMPLE_RATE // 50  # 20 ms, as a microphone callback delivers it
 HEARD_BEFORE_CANCEL_S = 0.3  # let some of the reply play, then interrupt it
@@ -37,15 +37,19 @@ class BenchResult:
     baseline_v2v_ms: list[float] = field(default_factory=list)
 
 
-async def feed_like_a_microphone(engine: Engine, pcm: np.ndarray):
-    """Feed ``pcm`` in 20 ms chunks at real-time pace; return the utterance at release."""
+async def push_to_talk(capture: SpeechCapture, pcm: np.ndarray) -> asyncio.Task | None:
+    """Hold the key while ``pcm`` plays into the microphone at real-time pace, then release.
+
+    The same path as the window and the browser: :class:`SpeechCapture` (armed
+    microphone, live transcription, LLM priming). Returns the task that submits the turn.
+    """
     loop = asyncio.get_running_loop()
-    utterance = engine.start_utterance()
+    capture.press()
     start = loop.time()
     for i, offset in enumerate(range(0, pcm.size, MIC_CHUNK)):
-        utterance.feed(pcm[offset : offset + MIC_CHUNK])
+        capture.feed(pcm[offset : offset + MIC_CHUNK])
         await asyncio.sleep(max(0.0, start + (i + 1) * 0.020 - loop.time()))
-    return utterance
+    return capture.release()
 
 
 async def forget_last_question(engine: Engine) -> None:
@@ -57,9 +61,12 @@ async def forget_last_question(engine: Engine) -> None:
 async def streamed_turn(engine: Engine, sink: PacedSink, question: str, pcm: np.ndarray) -> TurnSample:
     await forget_last_question(engine)
     sink.reset_marks()
-    utterance = await feed_like_a_microphone(engine, pcm)
+    capture = SpeechCapture(engine)
+    submitting = await push_to_talk(capture, pcm)
     released = now_ms()
-    turn = engine.submit(TurnInput(utterance=utterance, end_of_speech_ms=released))
+    turn = await submitting if submitting is not None else None
+    if turn is None:
+        raise RuntimeError(f"the benchmark's press was dropped: {question!r}")
     first_packet = asyncio.get_running_loop().create_future()
 
     def on_event(event: Event) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.config import AppPaths, Settings
+from desktop_app.core.capture import SpeechCapture
 from desktop_app.core.conversation import Conversation, TurnRecord
 from desktop_app.core.events import Event, NoSpeech, ReplyDelta, TurnError, TurnFinished, TurnStarted
 from desktop_app.core.turn import TurnInput
@@ -32,7 +33,8 @@ from desktop_app.errors import AppError
 from desktop_app.gui.conversations_panel import ConversationsPanel
 from desktop_app.gui.entry_events import apply_event, metrics_line
 from desktop_app.gui.export import conversation_markdown
-from desktop_app.gui.hands_free_controller import HandsFreeController, MicStream, OpenStream
+from desktop_app.gui.armed_microphone import ArmedMicrophone, MicStream, OpenStream
+from desktop_app.gui.hands_free_controller import HandsFreeController
 from desktop_app.gui.host_view import HostView
 from desktop_app.gui.hotkeys import Hotkeys
 from desktop_app.gui.icons import app_icon, icon
@@ -45,7 +47,7 @@ from desktop_app.gui.transcript_view import TranscriptEntry, TranscriptView
 from desktop_app.gui.video_view import VideoView
 from desktop_app.media.capture import FrameSource, SourceChoice, available_sources, frame_jpeg, make_source
 from desktop_app.media.devices import device_arg
-from desktop_app.media.microphone import AudioSource, Microphone, input_device_problem
+from desktop_app.media.microphone import Microphone, input_device_problem
 from desktop_app.storage import atomic_write_text
 
 if TYPE_CHECKING:
@@ -79,12 +81,11 @@ class MainWindow(QMainWindow):
         self,
         settings: Settings,
         paths: AppPaths,
-        audio_source: AudioSource | None = None,
+        microphone: OpenStream | None = None,  # opens the microphone stream (default: the device)
         use_speaker: bool = True,
         video: str = "auto",  # "auto": a camera if any, else the test pattern; or a SourceChoice kind
         remember_layout: bool = True,  # restore and save geometry, splitters and source
         host_config: ServerConfig | None = None,  # the Host switch's server (default: LAN, HTTPS, 8443)
-        hands_free_stream: OpenStream | None = None,  # hands-free's open microphone (default: the device)
     ) -> None:
         super().__init__()
         self.paths = paths
@@ -101,11 +102,12 @@ class MainWindow(QMainWindow):
         self._key_location = "keyring" if settings.llm_api_key_in_keyring else ("file" if settings.llm_api_key else "")
         self.settings_dialog: SettingsDialog | None = None
 
-        self._own_microphone = audio_source is None  # else injected (tests): settings leave it alone
+        self._own_microphone = microphone is None  # else injected (tests): settings leave it alone
         self._mic_device = settings.audio_input_device
         mic_problem = None
-        if audio_source is None:
-            audio_source, mic_problem = self._open_microphone(settings.audio_input_device)
+        if microphone is None:
+            microphone, mic_problem = self._microphone_for(settings.audio_input_device)
+        self._mic_problem = mic_problem
         self._build_widgets()
         self.transcript.entries = self._local_entries
         self.host = HostView(self, host_config)
@@ -113,17 +115,22 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar(mic_problem)
 
-        self.ptt = PushToTalk(audio_source, self._frame_for_turn, self.session.submit, self.session.cancel, self)
+        # One capture path (core.capture): the armed microphone feeds it every block; push-to-talk
+        # and hands-free only switch what it does with them.
+        self.capture = SpeechCapture(None, frame_source=self._frame_for_turn)
+        self.microphone = ArmedMicrophone(microphone, self.capture.feed, self)
+        self.microphone.lost.connect(self._on_microphone_lost)
+        self.microphone.armedChanged.connect(self._on_armed)
+        self.ptt = PushToTalk(self.capture, self._arm_microphone, lambda: self.session.settings.push_to_talk_key, self)
         self.ptt.recordingChanged.connect(self._on_recording)
         self.ptt.message.connect(self._show_message)
         self.talk_bar.talkPressed.connect(self._talk_pressed)
         self.talk_bar.talkReleased.connect(self.ptt.release)
         self.talk_bar.sendRequested.connect(self.send_text)
         self.talk_bar.stopRequested.connect(self.stop)
-        self.hands_free = HandsFreeController(self.session, hands_free_stream or self._open_mic_stream, self._frame_for_turn, self)
+        self.hands_free = HandsFreeController(self.session, self.capture, self._arm_microphone, self.microphone.level, self)
         self.hands_free.stateChanged.connect(self._on_listen_state)
         self.hands_free.message.connect(self._show_message)
-        self.hands_free.switchedOff.connect(self._on_hands_free_lost)
         self.talk_bar.handsFreeToggled.connect(self.set_hands_free)
         self.hotkeys = Hotkeys(self, self._talk_pressed, self.ptt.release, self.stop)
         self.hotkeys.set_talk_key(settings.push_to_talk_key)
@@ -137,6 +144,7 @@ class MainWindow(QMainWindow):
         self.session.status.connect(self._show_status)
         self.session.audioStatus.connect(self.speaker_label.setText)
         self.session.ready.connect(self._on_ready)
+        self.session.engineChanged.connect(lambda: self.capture.bind(self.session.engine))
         self.session.failed.connect(self._on_failed)
         self.transcript.selected.connect(self._on_selected)
         self.conversations.openRequested.connect(self.open_conversation)
@@ -145,6 +153,7 @@ class MainWindow(QMainWindow):
 
         self._restore_layout(video)
         self.refresh_conversations()
+        QTimer.singleShot(0, self._arm_microphone)  # once the loop runs: the microphone opens once
         if settings.hands_free:
             self.set_hands_free(True, remember=False)
 
@@ -230,7 +239,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)  # busy until the models are ready
         self.progress.setFixedWidth(120)
         self.progress.setTextVisible(False)
-        self.mic_label = QLabel(f"\u26a0 {mic_problem}" if mic_problem else "Microphone ready")
+        self.mic_label = QLabel(f"\u26a0 {mic_problem}" if mic_problem else "Opening the microphone...")
         self.mic_label.setObjectName("micLabel")
         self.speaker_label = QLabel("")
         self.speaker_label.setObjectName("speakerLabel")
@@ -321,11 +330,7 @@ class MainWindow(QMainWindow):
         return True
 
     def stop(self) -> None:
-        if self.ptt.recording:
-            self.ptt.recording = False
-            if self.ptt.source is not None:
-                self.ptt.source.stop()
-            self._on_recording(False)
+        if self.ptt.discard():
             self._show_message("Recording discarded")
             return
         if self.session.cancel():
@@ -352,14 +357,75 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         if self.hands_free.enabled:
             self.hands_free.poll()
-            self.talk_bar.meter.set_level(self.hands_free.level())
+        self.talk_bar.meter.set_level(self.microphone.level() if self.ptt.recording or self.hands_free.enabled else 0.0)
+
+    # ---- the microphone -------------------------------------------------------------
+
+    def _microphone_for(self, device: str) -> tuple[OpenStream | None, str | None]:
+        problem = input_device_problem(device_arg(device))
+        if problem:
+            return None, problem
+
+        def open_stream(on_block) -> MicStream:
+            return Microphone(device_arg(device), on_block=on_block)
+
+        return open_stream, None
+
+    def _arm_microphone(self) -> str | None:
+        """Open the microphone (once; it stays open while the window can take speech)."""
+        if self._closing or not self.microphone.available:
+            return self._mic_problem or "no microphone"
+        if self.session.settings.close_microphone_when_hidden and not self.isVisible():
+            return None
+        problem = self.microphone.arm()
+        if problem:
+            self._mic_problem = problem
+            self.mic_label.setText(f"\u26a0 {problem}")
+        return problem
+
+    def _on_armed(self, armed: bool) -> None:
+        if armed:
+            self._mic_problem = None
+            self.mic_label.setText("\U0001f3a4 Microphone on")
+            self.mic_label.setToolTip("The microphone is open; nothing is kept but the last 300 ms until you talk")
+        elif self._mic_problem is None:
+            self.mic_label.setText("Microphone closed")
+            self.mic_label.setToolTip("Closed while the window is hidden (settings: close the microphone when hidden)")
+
+    def _on_microphone_lost(self, why: str) -> None:
+        self._mic_problem = why
+        self.mic_label.setText(f"\u26a0 {why}")
+        self.ptt.discard()
+        if self.hands_free.enabled:
+            self.hands_free.set_enabled(False)
+            self.talk_bar.set_hands_free("off")
+            self._show_status(f"\u26a0 Hands-free is off: {why}")
         else:
-            self.talk_bar.meter.set_level(self.ptt.level())
+            self._show_status(f"\u26a0 {why}")
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self.microphone.available and not self.microphone.armed and not self._closing:
+            QTimer.singleShot(0, self._arm_microphone)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.WindowStateChange and self.session.settings.close_microphone_when_hidden:
+            if self.isMinimized() and not self.hands_free.enabled:
+                self.ptt.discard()
+                self.microphone.disarm()
+            elif not self.isMinimized():
+                QTimer.singleShot(0, self._arm_microphone)
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().hideEvent(event)
+        if self.session.settings.close_microphone_when_hidden and not self.hands_free.enabled and not event.spontaneous():
+            self.ptt.discard()
+            self.microphone.disarm()
 
     # ---- hands-free -----------------------------------------------------------------
-
-    def _open_mic_stream(self, on_block) -> MicStream:
-        return Microphone(device_arg(self._mic_device), on_block=on_block)
 
     def set_hands_free(self, on: bool, remember: bool = True) -> bool:
         """The hands-free switch. False when the microphone could not be opened."""
@@ -379,10 +445,6 @@ class MainWindow(QMainWindow):
         self.video.set_recording(state == "hearing")
         if state == "off":
             self._meter_running(self.ptt.recording)
-
-    def _on_hands_free_lost(self, why: str) -> None:
-        self.talk_bar.set_hands_free("off")
-        self._show_status(f"\u26a0 {why}")
 
     async def _keep_setting(self, settings: Settings) -> None:
         """Keep a window-only choice (the hands-free switch) in the settings file."""
@@ -437,6 +499,7 @@ class MainWindow(QMainWindow):
         self.reply.set_markdown(self.transcript.entries[index].reply_text, from_top=True)
 
     def _on_ready(self) -> None:
+        self.capture.bind(self.session.engine)
         self.progress.hide()
         self.talk_bar.set_ready(True)
         engine = self.session.engine
@@ -458,10 +521,6 @@ class MainWindow(QMainWindow):
     show_message = _show_message
 
     # ---- settings -------------------------------------------------------------------
-
-    def _open_microphone(self, device: str) -> tuple[AudioSource | None, str | None]:
-        problem = input_device_problem(device_arg(device))
-        return (None, problem) if problem else (Microphone(device_arg(device)), None)
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog (not modal); saving applies without a restart."""
@@ -501,9 +560,13 @@ class MainWindow(QMainWindow):
         self.talk_bar.set_talk_key_name(settings.push_to_talk_key)
         if self._own_microphone and settings.audio_input_device != self._mic_device and not self.ptt.recording:
             self._mic_device = settings.audio_input_device
-            source, problem = self._open_microphone(settings.audio_input_device)
-            self.ptt.source = source
-            self.mic_label.setText(f"\u26a0 {problem}" if problem else "Microphone ready")
+            open_stream, problem = self._microphone_for(settings.audio_input_device)
+            self._mic_problem = problem
+            self.microphone.set_open_stream(open_stream)
+            if problem:
+                self.mic_label.setText(f"\u26a0 {problem}")
+            else:
+                self._arm_microphone()
         self.hands_free.apply_settings(settings)
         if settings.hands_free != self.hands_free.enabled:
             self.set_hands_free(settings.hands_free, remember=False)
@@ -628,6 +691,8 @@ class MainWindow(QMainWindow):
                 self.video_source.stop()
             QApplication.instance().removeEventFilter(self.hotkeys)
             self.hands_free.close()
+            self.ptt.discard()
+            self.microphone.disarm()
             if self.host.running:
                 asyncio.ensure_future(self.host.stop())
         super().closeEvent(event)
@@ -636,4 +701,5 @@ class MainWindow(QMainWindow):
         """After close: stop hosting, then the engine."""
         if self.host.running:
             await self.host.stop()
+        await self.capture.aclose()
         await self.session.aclose()

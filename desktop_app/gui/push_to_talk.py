@@ -1,51 +1,49 @@
-"""Push-to-talk: hold to record from an audio source, release to submit the utterance."""
+"""Push-to-talk in the window: the key (or the Talk button) drives the engine's capture.
+
+The microphone is already open (:mod:`desktop_app.gui.armed_microphone`) and feeds the
+:class:`~desktop_app.core.capture.SpeechCapture`; pressing only starts the utterance
+(with the pre-roll, so a word spoken with the press is kept, and transcription while
+the key is held), releasing submits it. Nothing here records or transcribes.
+"""
 
 from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from desktop_app.core.metrics import now_ms
-from desktop_app.core.turn import TurnInput
-from desktop_app.errors import AppError
-from desktop_app.media.microphone import SAMPLE_RATE, AudioSource
-
-MIN_SECONDS = 0.25  # shorter presses are taken as accidental
+from desktop_app.core.capture import PressDropped, PressSubmitted, SpeechCapture
 
 
 class PushToTalk(QObject):
     recordingChanged = Signal(bool)
     message = Signal(str)  # one line for the status bar
-    utterance = Signal(object)  # the TurnInput built on release
 
     def __init__(
         self,
-        source: AudioSource | None,
-        frame: Callable[[], bytes | None],
-        submit: Callable[[TurnInput], bool],
-        interrupt: Callable[[], bool],
+        capture: SpeechCapture,
+        arm_microphone: Callable[[], str | None],  # opens it if needed; else why it cannot
+        key_name: Callable[[], str],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.source = source
-        self._frame = frame
-        self._submit = submit
-        self._interrupt = interrupt
+        self._capture = capture
+        self._arm = arm_microphone
+        self._key_name = key_name
         self.recording = False
+        capture.subscribe(self._on_capture_event)
 
     def press(self) -> None:
         if self.recording:
             return
-        if self.source is None:
-            self.message.emit("No microphone: type your message instead")
+        problem = self._arm()
+        if problem:
+            self.message.emit(f"{problem}: type your message instead")
             return
-        self._interrupt()  # talking over the reply stops it
-        try:
-            self.source.start()
-        except AppError as exc:
-            self.message.emit(str(exc))
+        if self._capture.engine is None:
+            self.message.emit("Models are still loading: try again in a moment")
+            return
+        if not self._capture.press():
             return
         self.recording = True
         self.recordingChanged.emit(True)
@@ -55,21 +53,23 @@ class PushToTalk(QObject):
         if not self.recording:
             return
         self.recording = False
-        end = now_ms()
-        assert self.source is not None
-        pcm = np.asarray(self.source.stop(), dtype=np.float32)
+        self._capture.release()
         self.recordingChanged.emit(False)
-        if pcm.size < MIN_SECONDS * SAMPLE_RATE:
-            self.message.emit("Too short: hold Space while you speak")
-            return
-        data = TurnInput(audio=pcm, image_jpeg=self._frame(), end_of_speech_ms=end)
-        if self._submit(data):
-            self.utterance.emit(data)
-            self.message.emit("Thinking...")
-        else:
-            self.message.emit("Models are still loading: try again in a moment")
 
-    def level(self) -> float:
-        if not self.recording or self.source is None:
-            return 0.0
-        return self.source.level()
+    def discard(self) -> bool:
+        """Esc while held: nothing is sent. True when a press was dropped."""
+        if not self.recording:
+            return False
+        self.recording = False
+        self._capture.discard()
+        self.recordingChanged.emit(False)
+        return True
+
+    def _on_capture_event(self, event) -> None:
+        if isinstance(event, PressDropped):
+            reason = event.reason
+            if reason.startswith("too short"):
+                reason = f"Too short: hold {self._key_name()} while you speak"
+            self.message.emit(reason[:1].upper() + reason[1:])
+        elif isinstance(event, PressSubmitted):
+            self.message.emit("Thinking...")

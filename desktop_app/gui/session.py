@@ -35,6 +35,7 @@ WINDOW_ONLY = frozenset(
         "audio_input_device",
         "audio_output_device",
         "push_to_talk_key",
+        "close_microphone_when_hidden",
         "llm_api_key_in_keyring",
         "hands_free",
         "turn_pause_ms",
@@ -96,6 +97,10 @@ class Session(QObject):
             engine = await asyncio.to_thread(make_engine, self.settings, self.paths, self._relay)
             self.engine = engine
             self._unsubscribe = engine.subscribe(self._on_event)
+            if log.isEnabledFor(logging.INFO):  # -v: what competes with the LLM in the window
+                from desktop_app.bench.thread_cpu import TurnCpuLog
+
+                engine.subscribe(TurnCpuLog(log, "window turn"))
             self._open_speaker()
             await self._warm_up()
         except AppError as exc:

@@ -190,6 +190,13 @@ class SettingsDialog(QDialog):
         self.echo_cancellation = QCheckBox("Echo cancellation (turn off with headphones)")
         self.echo_cancellation.setChecked(s.echo_cancellation)
         form.addRow(self.echo_cancellation)
+        self.close_microphone_when_hidden = QCheckBox("Close the microphone while the window is minimized")
+        self.close_microphone_when_hidden.setToolTip(
+            "The microphone stays open while the window is shown, so the first word of a press is never lost;\n"
+            "nothing is kept but the last 300 ms until you talk. Hands-free keeps it open: it is listening."
+        )
+        self.close_microphone_when_hidden.setChecked(s.close_microphone_when_hidden)
+        form.addRow(self.close_microphone_when_hidden)
         self.hands_free.toggled.connect(self._on_hands_free)
         self._on_hands_free(s.hands_free)
         return box
@@ -267,6 +274,7 @@ class SettingsDialog(QDialog):
             turn_pause_ms=self.turn_pause.value(),
             barge_in=self.barge_in.isChecked(),
             echo_cancellation=self.echo_cancellation.isChecked(),
+            close_microphone_when_hidden=self.close_microphone_when_hidden.isChecked(),
         )
 
     def problem(self, settings: Settings) -> str | None:

@@ -1,9 +1,11 @@
-"""Hands-free for one browser session: the page's microphone -> ``HandsFree`` -> its engine.
+"""Hands-free for one browser session: the session's capture switched to hands-free.
 
-The page switches it on with ``{"type": "hands_free", "on": true}``; from then on the
-session hands every 16 kHz block the peer decodes to :meth:`HandsFreeLink.feed` instead
-of the push-to-talk recorder. The browser cancels the echo itself (in hands-free mode
-the page asks ``getUserMedia`` for ``echoCancellation``), so there is no echo filter.
+The page switches it on with ``{"type": "hands_free", "on": true}``; the session's
+:class:`~desktop_app.core.capture.SpeechCapture` (which gets every 16 kHz block the peer
+decodes) then runs turn detection and barge-in instead of push-to-talk; this link tells
+the page what happens and keeps the turn's frame ready. The browser cancels the echo
+itself (in hands-free mode the page asks ``getUserMedia`` for ``echoCancellation``), so
+there is no echo filter.
 
 Barge-in needs nothing of the session: ``engine.cancel()`` flushes the turn's sinks, the
 session's :class:`~desktop_app.server.audio_track.OpusAudioTrack` among them, before it
@@ -22,10 +24,9 @@ import logging
 from typing import Any, Callable
 
 import av
-import numpy as np
 
-from desktop_app.core.engine import Engine
-from desktop_app.core.hands_free import HandsFree, HandsFreeEvent, HandsFreeOptions
+from desktop_app.core.capture import SpeechCapture
+from desktop_app.core.hands_free import HandsFree, HandsFreeOptions
 from desktop_app.core.turn_detector import SpeechStarted, TurnDetectorConfig
 from desktop_app.server.signaling import HandsFreeStatus, hands_free_message
 
@@ -37,7 +38,7 @@ FRAME_REFRESH_S = 0.5  # while the user talks: the turn's frame is at most this 
 class HandsFreeLink:
     def __init__(
         self,
-        engine: Engine,
+        capture: SpeechCapture,
         status: HandsFreeStatus,
         send: Callable[[dict[str, Any]], None],
         latest_frame: Callable[[], av.VideoFrame | None],
@@ -45,25 +46,22 @@ class HandsFreeLink:
     ) -> None:
         options = HandsFreeOptions(barge_in=status.barge_in, detector=TurnDetectorConfig(pause_ms=status.pause_ms))
         self.status = status
-        self.hands_free = HandsFree(engine, options, echo=None, frame_source=self._frame_jpeg, loop=asyncio.get_running_loop())
+        self._capture = capture
+        capture.set_hands_free(options, echo=None, frame_source=self._frame_jpeg)
         self._send = send
         self._latest_frame = latest_frame
         self._to_jpeg = to_jpeg
         self._jpeg: bytes | None = None  # the latest frame, converted during this speech
         self._refresher: asyncio.Task | None = None
-        self._unsubscribe = self.hands_free.subscribe(self._on_event)
-        self._failed = False
+        self._unsubscribe = capture.subscribe(self._on_event)
 
-    def feed(self, pcm: np.ndarray) -> None:
-        """One microphone block (16 kHz mono float32), on the event loop."""
-        try:
-            self.hands_free.feed(pcm)
-        except Exception:  # the peer's audio loop must go on: one bad block is not fatal
-            if not self._failed:
-                log.exception("hands-free: a microphone block failed")
-            self._failed = True
+    @property
+    def hands_free(self) -> HandsFree:
+        hands_free = self._capture.hands_free
+        assert hands_free is not None
+        return hands_free
 
-    def _on_event(self, event: HandsFreeEvent) -> None:
+    def _on_event(self, event) -> None:
         message = hands_free_message(event)
         if message is not None:
             self._send(message)
@@ -75,7 +73,7 @@ class HandsFreeLink:
     async def _refresh_jpeg(self) -> None:
         loop = asyncio.get_running_loop()
         # (this runs after the feed() that saw SpeechStarted: its utterance has started)
-        while self.hands_free.user_speaking:
+        while self._capture.user_speaking:
             frame = self._latest_frame()
             if frame is not None:
                 try:
@@ -83,7 +81,7 @@ class HandsFreeLink:
                 except Exception as exc:  # a frame that cannot be converted is not worth a turn
                     log.warning("hands-free: frame not usable: %s", exc)
                 else:
-                    if self.hands_free.user_speaking:
+                    if self._capture.user_speaking:
                         self._jpeg = jpeg
             await asyncio.sleep(FRAME_REFRESH_S)
 
@@ -104,6 +102,6 @@ class HandsFreeLink:
     def close(self) -> None:
         """Stop listening: an utterance in progress is dropped, nothing more is sent."""
         self._unsubscribe()
-        self.hands_free.close()
+        self._capture.set_hands_free(None)
         if self._refresher is not None:
             self._refresher.cancel()

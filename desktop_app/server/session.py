@@ -2,11 +2,13 @@
 
 Sessions share the server's single :class:`~desktop_app.core.turn.Backends` (the models
 load once); everything else is per session: conversation, event bus, audio track,
-recorder, latest video frame. Nothing of one session reaches another.
+capture, latest video frame. Nothing of one session reaches another.
 
-The microphone goes to the push-to-talk recorder, or, once the page switches hands-free
-on, to a :class:`~desktop_app.server.hands_free_link.HandsFreeLink` (turn detection and
-barge-in); the two are exclusive: push-to-talk presses are refused in hands-free mode.
+The microphone goes, block by block, to the session's
+:class:`~desktop_app.core.capture.SpeechCapture` (the engine's one capture path: pre-roll,
+live transcription while the key is held, hands-free turn detection and barge-in once the
+page switches it on through :class:`~desktop_app.server.hands_free_link.HandsFreeLink`);
+push-to-talk presses are refused in hands-free mode.
 
 The server (and the desktop app's view of connected browsers) follows sessions through
 :class:`SessionAdded`, :class:`SessionRemoved`, :class:`SessionStateChanged` and
@@ -16,7 +18,6 @@ The server (and the desktop app's view of connected browsers) follows sessions t
 from __future__ import annotations
 
 import asyncio
-import collections
 import json
 import logging
 import secrets
@@ -28,14 +29,13 @@ import av
 import numpy as np
 
 from desktop_app.config import AppPaths, Settings
+from desktop_app.core.capture import CaptureOptions, PressDropped, SpeechCapture
 from desktop_app.core.engine import Engine, default_store
 from desktop_app.core.events import Event
-from desktop_app.core.metrics import now_ms
 from desktop_app.core.turn import Backends, TurnInput
-from desktop_app.core.utterance import Utterance
 from desktop_app.server.audio_track import OpusAudioTrack
 from desktop_app.server.hands_free_link import HandsFreeLink
-from desktop_app.server.peer import ASR_RATE, BrowserPeer
+from desktop_app.server.peer import BrowserPeer
 from desktop_app.server.signaling import (
     Cancel,
     ClientMessage,
@@ -54,56 +54,7 @@ from desktop_app.server.signaling import (
 
 log = logging.getLogger(__name__)
 
-PRE_ROLL_S = 0.3  # audio kept from just before the key went down
 TAIL_MS = 80  # RTP audio lags the WebSocket's "stop": wait this long for the last words
-MAX_UTTERANCE_S = 120
-
-
-class PushToTalkRecorder:
-    """Collects 16 kHz mono float32 while push-to-talk is held (plus a short pre-roll)."""
-
-    def __init__(self, pre_roll_s: float = PRE_ROLL_S, max_s: float = MAX_UTTERANCE_S) -> None:
-        self._pre_roll: collections.deque[np.ndarray] = collections.deque()
-        self._pre_roll_samples = 0
-        self._pre_roll_max = int(pre_roll_s * ASR_RATE)
-        self._max_samples = int(max_s * ASR_RATE)
-        self._chunks: list[np.ndarray] = []
-        self._samples = 0
-        self._live: Callable[[np.ndarray], None] | None = None
-        self.recording = False
-
-    def feed(self, pcm: np.ndarray) -> None:
-        if self.recording:
-            if self._samples < self._max_samples:
-                self._chunks.append(pcm)
-                self._samples += pcm.size
-                if self._live is not None:
-                    self._live(pcm)
-            return
-        self._pre_roll.append(pcm)
-        self._pre_roll_samples += pcm.size
-        while self._pre_roll and self._pre_roll_samples - self._pre_roll[0].size >= self._pre_roll_max:
-            self._pre_roll_samples -= self._pre_roll.popleft().size
-
-    def start(self, live: Callable[[np.ndarray], None] | None = None) -> None:
-        """Start collecting; ``live`` also gets every chunk as it arrives (pre-roll first)."""
-        if self.recording:
-            return
-        self._live = live
-        if live is not None:
-            for chunk in self._pre_roll:
-                live(chunk)
-        self._chunks = list(self._pre_roll)
-        self._samples = self._pre_roll_samples
-        self._pre_roll.clear()
-        self._pre_roll_samples = 0
-        self.recording = True
-
-    def stop(self) -> np.ndarray:
-        self.recording = False
-        self._live = None
-        chunks, self._chunks, self._samples = self._chunks, [], 0
-        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
 
 class Session:
@@ -127,8 +78,8 @@ class Session:
         self.audio_track = OpusAudioTrack(self._on_speaking)
         self.engine.add_sink(self.audio_track)
         self.last_turn_id: str | None = None
-        self.recorder = PushToTalkRecorder()
-        self._utterance: Utterance | None = None  # transcribed while the user talks
+        self.capture = SpeechCapture(self.engine, CaptureOptions(tail_ms=TAIL_MS), frame_source=self._frame_jpeg_async)
+        self._unsubscribe_capture = self.capture.subscribe(self._on_capture_event)
         self.hands_free: HandsFreeLink | None = None  # None: push-to-talk
         self.peer: BrowserPeer | None = None
         self.peer_state = "new"
@@ -137,7 +88,10 @@ class Session:
         self._notify = notify or (lambda event: None)
         self._max_message_bytes = max_message_bytes
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
-        self._stop_task: asyncio.Task | None = None
+        if log.isEnabledFor(logging.INFO):  # -v: what competes with the LLM in the server
+            from desktop_app.bench.thread_cpu import TurnCpuLog
+
+            self.engine.subscribe(TurnCpuLog(log, f"browser {self.id} turn"))
 
     def __repr__(self) -> str:
         return f"<Session {self.id} {self.remote} {self.peer_state}>"
@@ -221,11 +175,11 @@ class Session:
         self._send({"type": "answer", "sdp": answer})
 
     def feed_microphone(self, pcm: np.ndarray) -> None:
-        """One 16 kHz mono block from the peer: to hands-free when on, else the recorder."""
-        if self.hands_free is not None:
-            self.hands_free.feed(pcm)
-        else:
-            self.recorder.feed(pcm)
+        """One 16 kHz mono block from the peer, always: the capture decides what it is for."""
+        try:
+            self.capture.feed(pcm)
+        except Exception:  # the peer's audio loop must go on: one bad block is not fatal
+            log.exception("session %s: a microphone block could not be processed", self.id)
 
     def switch_hands_free(self, switch: HandsFreeSwitch) -> None:
         """Hands-free on (again, with these options) or off; the page is told what applies.
@@ -243,59 +197,36 @@ class Session:
                 self.settings.barge_in if switch.barge_in is None else switch.barge_in,
                 self.settings.resolved_turn_pause_ms() if switch.pause_ms is None else switch.pause_ms,
             )
-            self.hands_free = HandsFreeLink(self.engine, status, self._send, lambda: self.latest_frame, _frame_to_jpeg)
+            self.hands_free = HandsFreeLink(self.capture, status, self._send, lambda: self.latest_frame, _frame_to_jpeg)
         self._send(status.as_message())
         self._send(Listening("idle" if switch.on else "off").as_message())
 
     def _drop_recording(self) -> None:
         """Push-to-talk held when hands-free starts: what it recorded is dropped."""
-        if not self.recorder.recording or (self._stop_task is not None and not self._stop_task.done()):
-            return  # (a release being submitted finishes on its own)
-        self.recorder.stop()
-        if self._utterance is not None:
-            self._utterance.abort()
-            self._utterance = None
-        self._send({"type": "recording", "on": False})
+        if self.capture.discard():
+            self._send({"type": "recording", "on": False})
 
     def press(self) -> None:
-        """Push-to-talk down: interrupt the reply and start collecting."""
-        if self._stop_task is not None and not self._stop_task.done():
-            return  # the previous release is still being submitted
-        self.cancel()  # talking interrupts the reply, even its still-queued audio
-        self._utterance = self.engine.start_utterance()
-        self.recorder.start(self._utterance.feed)
-        self._send({"type": "recording", "on": True})
+        """Push-to-talk down: interrupt the reply, keep the pre-roll, transcribe while held."""
+        self.audio_track.flush()  # the reply's queued audio stops with the press
+        if self.capture.press():
+            self._send({"type": "recording", "on": True})
 
     def release(self) -> None:
-        if not self.recorder.recording:
-            return
-        end_of_speech = now_ms()
-        frame = self.latest_frame  # what the camera/screen showed when the user let go
-        self._stop_task = asyncio.ensure_future(self._submit_after_tail(end_of_speech, frame))
+        """Push-to-talk up: the end of speech (the turn starts after the RTP tail)."""
+        if self.capture.release() is not None:
+            self._send({"type": "recording", "on": False})
 
-    async def _submit_after_tail(self, end_of_speech: float, frame: av.VideoFrame | None) -> None:
-        loop = asyncio.get_running_loop()
-        jpeg = loop.run_in_executor(None, _frame_to_jpeg, frame) if frame is not None else None
-        await asyncio.sleep(TAIL_MS / 1000)  # meanwhile the frame becomes a JPEG
-        pcm = self.recorder.stop()
-        utterance, self._utterance = self._utterance, None
-        self._send({"type": "recording", "on": False})
-        image = None
-        if jpeg is not None:
-            try:
-                image = await jpeg
-            except Exception as exc:  # a frame that cannot be converted is not worth a turn
-                log.warning("session %s: frame not usable: %s", self.id, exc)
-        if self.closed or pcm.size < ASR_RATE // 10:
-            if utterance is not None:
-                utterance.abort()
-            if not self.closed:
-                self._send(error_message("no audio arrived from your microphone", "no_audio"))
-            return
-        if utterance is not None:
-            self.engine.submit(TurnInput(utterance=utterance, image_jpeg=image, end_of_speech_ms=end_of_speech))
-        else:
-            self.engine.submit(TurnInput(audio=pcm, image_jpeg=image, end_of_speech_ms=end_of_speech))
+    async def _frame_jpeg_async(self) -> bytes | None:
+        """The frame the camera/screen showed at the release, converted off the loop."""
+        frame = self.latest_frame
+        if frame is None:
+            return None
+        return await asyncio.get_running_loop().run_in_executor(None, _frame_to_jpeg, frame)
+
+    def _on_capture_event(self, event) -> None:
+        if isinstance(event, PressDropped):
+            self._send(error_message(event.reason, "no_audio"))
 
     def cancel(self) -> bool:
         """Interrupt the turn and silence the track. True when something was cut short.
@@ -338,6 +269,9 @@ class Session:
         if self.hands_free is not None:
             self.hands_free.close()
             self.hands_free = None
+        self.capture.discard()
+        await self.capture.aclose()
+        self._unsubscribe_capture()
         self.engine.cancel()
         turn = self.engine.current
         if turn is not None:

@@ -20,32 +20,14 @@ def run(qtbot, coro, timeout: int = TURN_MS):
     return task.result()
 
 
-class SpeechSource:
-    """An injected microphone: start() arms it, stop() returns the given speech."""
-
-    def __init__(self, pcm: np.ndarray) -> None:
-        self.pcm = pcm
-        self.starts = 0
-        self.recording = False
-
-    def start(self) -> None:
-        self.starts += 1
-        self.recording = True
-
-    def stop(self) -> np.ndarray:
-        self.recording = False
-        return self.pcm
-
-    def level(self) -> float:
-        return 0.6 if self.recording else 0.0
-
-
 def open_window(
-    qtbot, qloop, audio_source=None, video: str = "pattern", use_speaker: bool = False, start: bool = True, settings: Settings = FAST, **kwargs
+    qtbot, qloop, microphone=None, video: str = "pattern", use_speaker: bool = False, start: bool = True, settings: Settings = FAST, **kwargs
 ):
+    """The window; ``microphone``: a :class:`LiveMicrophone` (its factory opens the stream)."""
     from desktop_app.gui.main_window import MainWindow
 
-    window = MainWindow(settings, AppPaths.from_env(), audio_source=audio_source, use_speaker=use_speaker, video=video, **kwargs)
+    factory = microphone.factory if isinstance(microphone, LiveMicrophone) else microphone
+    window = MainWindow(settings, AppPaths.from_env(), microphone=factory, use_speaker=use_speaker, video=video, **kwargs)
     window.show()
     qtbot.waitExposed(window)
     if start:
@@ -77,10 +59,10 @@ def wait_turn_finished(qtbot, window, count: int) -> None:
 
 
 class LiveMicrophone:
-    """An open microphone for hands-free: a thread delivers 20 ms blocks at real-time pace.
+    """An open microphone: a thread delivers 20 ms blocks at real-time pace, as a sound card does.
 
-    Silence (a faint noise floor) flows until :meth:`say` queues speech. Build it with
-    :meth:`factory` for ``MainWindow(hands_free_stream=...)``.
+    Silence (a faint noise floor) flows until :meth:`say` queues speech. Its
+    :meth:`factory` is what ``MainWindow(microphone=...)`` opens the stream with.
     """
 
     BLOCK = 320
@@ -151,3 +133,15 @@ class LiveMicrophone:
             self._on_block(block)
             next_at += self.BLOCK / 16000
             time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def wait_armed(qtbot, window, mic: "LiveMicrophone") -> None:
+    """The window opened the microphone and its blocks arrive."""
+    qtbot.waitUntil(lambda: window.microphone.armed and window.microphone.blocks > 5, timeout=10_000)
+
+
+def say_and_wait(qtbot, mic: "LiveMicrophone", pcm: np.ndarray) -> None:
+    """Speak ``pcm`` into the microphone and wait until it has all been delivered."""
+    mic.say(pcm)
+    qtbot.waitUntil(lambda: not mic.speaking, timeout=int(pcm.size / 16) + 30_000)
+    qtbot.wait(60)  # the last blocks cross from the audio thread to the loop

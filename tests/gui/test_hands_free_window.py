@@ -15,7 +15,7 @@ from PySide6.QtTest import QTest
 
 from desktop_app.config import AppPaths
 from desktop_app.core.sinks import PacedSink
-from tests.gui.helpers import TURN_MS, LiveMicrophone, close_window, last_entry, open_window, run, wait_ready, wait_turn_finished
+from tests.gui.helpers import TURN_MS, LiveMicrophone, close_window, last_entry, open_window, run, wait_armed, wait_ready, wait_turn_finished
 from tests.signals import silence
 from tests.speech import speech_pcm, word_error_rate
 
@@ -31,12 +31,12 @@ def _click(checkbox) -> None:
 
 def test_hands_free_answers_after_a_pause_without_any_key(qtbot, qloop):
     mic = LiveMicrophone()
-    window = open_window(qtbot, qloop, hands_free_stream=mic.factory)
+    window = open_window(qtbot, qloop, microphone=mic)
     try:
         wait_ready(qtbot, window)
-        assert mic.starts == 0  # push-to-talk is the default: no open microphone
+        wait_armed(qtbot, window, mic)
         _click(window.talk_bar.hands_free)
-        assert window.hands_free.enabled and mic.starts == 1
+        assert window.hands_free.enabled and mic.starts == 1  # the same armed stream, not a second one
         qtbot.waitUntil(lambda: window.hands_free.state.value == "listening", timeout=5000)
         assert not window.talk_bar.talk_button.isEnabled()
         assert "Listening" in window.talk_bar.talk_button.text()
@@ -60,7 +60,7 @@ def test_hands_free_answers_after_a_pause_without_any_key(qtbot, qloop):
         assert json.loads(settings_file.read_text())["hands_free"] is True  # remembered
 
         _click(window.talk_bar.hands_free)
-        assert not window.hands_free.enabled and mic._thread is None  # the stream is closed
+        assert not window.hands_free.enabled and window.microphone.armed and mic.starts == 1  # armed for push-to-talk
         assert window.talk_bar.talk_button.isEnabled() and "Hold to talk" in window.talk_bar.talk_button.text()
     finally:
         close_window(qtbot, window)
@@ -68,7 +68,7 @@ def test_hands_free_answers_after_a_pause_without_any_key(qtbot, qloop):
 
 def test_talking_over_the_reply_stops_it_and_keeps_what_was_heard(qtbot, qloop):
     mic = LiveMicrophone()
-    window = open_window(qtbot, qloop, hands_free_stream=mic.factory)
+    window = open_window(qtbot, qloop, microphone=mic)
     try:
         wait_ready(qtbot, window)
         speaker = PacedSink()  # plays in real time and reports what it played
@@ -104,18 +104,22 @@ def test_talking_over_the_reply_stops_it_and_keeps_what_was_heard(qtbot, qloop):
 
 def test_a_vanished_microphone_switches_hands_free_off_with_one_line(qtbot, qloop):
     mic = LiveMicrophone()
-    window = open_window(qtbot, qloop, hands_free_stream=mic.factory, start=False)
+    window = open_window(qtbot, qloop, microphone=mic, start=False)
     try:
-        mic.fail_next_start = "no usable microphone (device unavailable)"
-        assert not window.set_hands_free(True)  # could not open: stays push-to-talk
-        assert not window.talk_bar.hands_free.isChecked()
-
+        wait_armed(qtbot, window, mic)
         assert window.set_hands_free(True)
         assert window.hands_free.state.value == "loading"  # models not started: waits for them
         mic._running = False  # the device stops delivering blocks (unplugged)
         mic.fail_next_start = "no usable microphone (device unplugged)"
         qtbot.waitUntil(lambda: not window.hands_free.enabled, timeout=15_000)
         assert "Hands-free is off" in window.status_label.text() and "unplugged" in window.status_label.text()
+        assert "\u26a0" in window.mic_label.text() and not window.microphone.armed
         assert not window.talk_bar.hands_free.isChecked()
+
+        mic.fail_next_start = "no usable microphone (device unavailable)"
+        assert not window.set_hands_free(True)  # still gone: stays off, one line says why
+        assert not window.talk_bar.hands_free.isChecked()
+        assert window.set_hands_free(True)  # the device is back
+        assert window.microphone.armed and window.hands_free.enabled
     finally:
         close_window(qtbot, window)

@@ -7,20 +7,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop_app.core.loop_lag import LoopLagMonitor
-from tests.gui.helpers import SpeechSource, close_window, last_entry, open_window, wait_ready, wait_turn_finished
+from tests.gui.helpers import LiveMicrophone, close_window, last_entry, open_window, say_and_wait, wait_armed, wait_ready, wait_turn_finished
 from tests.speech import speech_pcm
 
 
 def test_event_loop_lag_during_a_turn_is_reported(qtbot, qloop, tmp_path):
-    source = SpeechSource(speech_pcm("Write one sentence about the sea."))
-    window = open_window(qtbot, qloop, audio_source=source)
+    mic = LiveMicrophone()
+    window = open_window(qtbot, qloop, microphone=mic)
     monitor = LoopLagMonitor()
     try:
         wait_ready(qtbot, window)
+        wait_armed(qtbot, window, mic)
         monitor.start()
         window.transcript.setFocus()
         QTest.keyPress(window.transcript, Qt.Key.Key_Space)
-        qtbot.wait(300)
+        say_and_wait(qtbot, mic, speech_pcm("Write one sentence about the sea."))
         QTest.keyRelease(window.transcript, Qt.Key.Key_Space)
         wait_turn_finished(qtbot, window, 1)
         assert last_entry(window).reply_text.strip()

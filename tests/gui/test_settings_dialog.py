@@ -8,7 +8,6 @@ import stat
 
 import keyring
 import keyring.backend
-import numpy as np
 import pytest
 from jaraco.classes import properties
 from PySide6.QtCore import Qt
@@ -18,7 +17,7 @@ from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLabel, QLineEdit, QP
 from desktop_app.config import AppPaths, Secret, Settings, load_settings
 from desktop_app.gui.settings_dialog import SettingsDialog
 from desktop_app.key_store import ACCOUNT, SERVICE, keyring_usable, save_settings_with_key
-from tests.gui.helpers import FAST, SpeechSource, close_window, last_entry, open_window, wait_ready, wait_turn_finished
+from tests.gui.helpers import FAST, LiveMicrophone, close_window, last_entry, open_window, wait_ready, wait_turn_finished
 
 KEY = "sk-test-very-secret-0123456789"
 
@@ -193,17 +192,18 @@ def test_failed_settings_keep_the_old_engine_and_say_so_in_one_line(qtbot, qloop
 
 
 def test_talk_key_setting_moves_push_to_talk(qtbot, qloop):
-    source = SpeechSource(np.zeros(16000, dtype=np.float32))
-    window = open_window(qtbot, qloop, audio_source=source, start=False)
+    mic = LiveMicrophone()
+    window = open_window(qtbot, qloop, microphone=mic)
     try:
+        wait_ready(qtbot, window)
         window._apply_window_settings(dataclasses.replace(FAST, push_to_talk_key="F9"))
         window.transcript.setFocus()
         QTest.keyPress(window.transcript, Qt.Key.Key_Space)
-        assert source.starts == 0
+        assert not window.ptt.recording
         QTest.keyRelease(window.transcript, Qt.Key.Key_Space)
         window.talk_bar.input.setFocus()
         QTest.keyPress(window.talk_bar.input, Qt.Key.Key_F9)  # F9 types nothing: it talks even from the text box
-        assert source.starts == 1 and window.ptt.recording
+        assert window.ptt.recording
         QTest.keyRelease(window.talk_bar.input, Qt.Key.Key_F9)
         assert not window.ptt.recording
     finally:

@@ -8,10 +8,12 @@ from PySide6.QtTest import QTest
 from desktop_app.core.events import ReplyDelta, TurnCancelled
 from desktop_app.media.microphone import input_device_problem
 from tests.gui.helpers import (
-    SpeechSource,
+    LiveMicrophone,
     close_window,
     last_entry,
     open_window,
+    say_and_wait,
+    wait_armed,
     wait_ready,
     wait_turn_finished,
 )
@@ -19,7 +21,7 @@ from tests.speech import speech_pcm
 
 
 def test_window_opens_at_once_and_warms_up_in_the_background(qtbot, qloop):
-    window = open_window(qtbot, qloop, audio_source=None, use_speaker=True)
+    window = open_window(qtbot, qloop, microphone=None, use_speaker=True)
     try:
         assert window.isVisible() and window.width() >= 1000 and window.height() >= 700
         assert not window.session.is_ready and not window.talk_bar.talk_button.isEnabled()
@@ -80,19 +82,23 @@ def test_typed_message_fills_transcript_and_reply_and_is_saved(qtbot, qloop, tmp
 
 
 def test_push_to_talk_with_space_transcribes_and_replies(qtbot, qloop):
-    source = SpeechSource(speech_pcm("What is the capital of France?"))
-    window = open_window(qtbot, qloop, audio_source=source)
+    mic = LiveMicrophone()
+    window = open_window(qtbot, qloop, microphone=mic)
     try:
         wait_ready(qtbot, window)
+        wait_armed(qtbot, window, mic)
+        assert mic.starts == 1  # opened once, before any press
         # Space in the text box types a space: it does not talk
         window.talk_bar.input.setFocus()
         QTest.keyClick(window.talk_bar.input, Qt.Key.Key_Space)
-        assert source.starts == 0 and window.talk_bar.input.text() == " "
+        assert not window.ptt.recording and window.talk_bar.input.text() == " "
         window.talk_bar.input.clear()
 
         window.transcript.setFocus()
         QTest.keyPress(window.transcript, Qt.Key.Key_Space)
-        assert source.starts == 1 and window.ptt.recording and window.video.recording
+        assert window.ptt.recording and window.video.recording
+        assert mic.starts == 1  # a press opens nothing: the microphone is armed
+        say_and_wait(qtbot, mic, speech_pcm("What is the capital of France?"))
         qtbot.waitUntil(lambda: window.talk_bar.meter.level > 0.0, timeout=5000)
         QTest.keyRelease(window.transcript, Qt.Key.Key_Space)
         assert not window.ptt.recording
@@ -107,12 +113,14 @@ def test_push_to_talk_with_space_transcribes_and_replies(qtbot, qloop):
 
 
 def test_talk_button_hold_works_like_space(qtbot, qloop):
-    source = SpeechSource(speech_pcm("Please say the word yes."))
-    window = open_window(qtbot, qloop, audio_source=source)
+    mic = LiveMicrophone()
+    window = open_window(qtbot, qloop, microphone=mic)
     try:
         wait_ready(qtbot, window)
+        wait_armed(qtbot, window, mic)
         QTest.mousePress(window.talk_bar.talk_button, Qt.MouseButton.LeftButton)
         assert window.ptt.recording
+        say_and_wait(qtbot, mic, speech_pcm("Please say the word yes."))
         QTest.mouseRelease(window.talk_bar.talk_button, Qt.MouseButton.LeftButton)
         wait_turn_finished(qtbot, window, 1)
         assert "yes" in last_entry(window).user_text.lower()

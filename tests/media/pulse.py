@@ -18,12 +18,16 @@ import glob
 import os
 import shutil
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
+
 TOOLS = ("pulseaudio", "pactl", "parecord", "paplay")
 DEVICE = "pulse"  # the ALSA PCM of libasound2-plugins
+LOUD = 0.01  # RMS of a window that counts as the app talking
 
 
 def skip_reason() -> str | None:
@@ -101,3 +105,66 @@ def _set_loopback_volume(env: dict[str, str], volume: float) -> None:
             return
         time.sleep(0.1)
     raise PulseStartError("the speaker -> microphone loopback did not appear")
+
+
+class SpeakerMonitor:
+    """Records the speaker's monitor continuously (16 kHz mono), readable while it runs."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._proc = subprocess.Popen(
+            ["parecord", "--raw", "--format=s16le", "--rate=16000", "--channels=1", "--latency-msec=20", "--device=speaker.monitor"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self._chunks: list[np.ndarray] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        while True:
+            data = self._proc.stdout.read(3200)  # 100 ms
+            if not data:
+                return
+            with self._lock:
+                self._chunks.append(np.frombuffer(data, dtype=np.int16).astype(np.float32) / 32768.0)
+                self._size += len(data) // 2
+
+    def audio(self) -> np.ndarray:
+        with self._lock:
+            return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
+
+    @property
+    def samples(self) -> int:
+        """Samples received so far (16 kHz): the recording's position now."""
+        with self._lock:
+            return self._size
+
+    def windows(self, ms: int = 100) -> np.ndarray:
+        """RMS of each ``ms`` window so far."""
+        size = 16 * ms
+        pcm = self.audio()
+        whole = pcm.size // size * size
+        return np.sqrt(np.mean(np.square(pcm[:whole].reshape(-1, size)), axis=1)) if whole else np.zeros(0)
+
+    def first_loud_after(self, sample: int, ms: int = 10) -> int | None:
+        """Start (sample) of the first ``ms`` window at or after ``sample`` louder than LOUD."""
+        windows = self.windows(ms)
+        first = sample // (16 * ms)
+        loud = np.flatnonzero(windows[first:] > LOUD)
+        return (first + int(loud[0])) * 16 * ms if loud.size else None
+
+    def loud_s(self, since_window: int = 0) -> float:
+        return float(np.sum(self.windows()[since_window:] > LOUD)) * 0.1
+
+    def quiet_for_s(self) -> float:
+        """How long the speaker has been silent, up to now."""
+        loud = np.flatnonzero(self.windows() > LOUD)
+        total = self.windows().size
+        return (total - 1 - loud[-1]) * 0.1 if loud.size else total * 0.1
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
+        self._thread.join(timeout=5)

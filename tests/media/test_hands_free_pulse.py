@@ -16,7 +16,6 @@ import json
 import re
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -24,14 +23,13 @@ import numpy as np
 import pytest
 
 from desktop_app.media.audio_file import load_audio
-from tests.media.pulse import DEVICE, private_pulse, skip_reason
+from tests.media.pulse import DEVICE, LOUD, SpeakerMonitor, private_pulse, skip_reason
 from tests.speech import piper_wav, word_error_rate
 
 QUESTION = "Tell me a story about a lighthouse keeper and the sea."
 INTERRUPTION = "Wait, what is the capital of Italy?"
 MAX_WER = 0.25
 ECHO_GAIN = 0.35  # speaker -> microphone coupling (about -9 dB), 40 ms away
-LOUD = 0.01  # RMS of a 100 ms window that counts as the app talking
 STEP_S = 0.1
 
 
@@ -42,53 +40,6 @@ def room(tmp_path):
         pytest.skip(reason)
     with private_pulse(tmp_path, echo_volume=ECHO_GAIN, echo_latency_ms=40) as env:
         yield env
-
-
-class SpeakerMonitor:
-    """Records the speaker's monitor continuously (16 kHz mono), readable while it runs."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self._proc = subprocess.Popen(
-            ["parecord", "--raw", "--format=s16le", "--rate=16000", "--channels=1", "--latency-msec=20", "--device=speaker.monitor"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self._chunks: list[np.ndarray] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self._proc.stdout is not None
-        while True:
-            data = self._proc.stdout.read(3200)  # 100 ms
-            if not data:
-                return
-            with self._lock:
-                self._chunks.append(np.frombuffer(data, dtype=np.int16).astype(np.float32) / 32768.0)
-
-    def audio(self) -> np.ndarray:
-        with self._lock:
-            return np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
-
-    def windows(self) -> np.ndarray:
-        """RMS of each 100 ms window so far."""
-        pcm = self.audio()
-        whole = pcm.size // 1600 * 1600
-        return np.sqrt(np.mean(np.square(pcm[:whole].reshape(-1, 1600)), axis=1)) if whole else np.zeros(0)
-
-    def loud_s(self, since_window: int = 0) -> float:
-        return float(np.sum(self.windows()[since_window:] > LOUD)) * 0.1
-
-    def quiet_for_s(self) -> float:
-        """How long the speaker has been silent, up to now."""
-        loud = np.flatnonzero(self.windows() > LOUD)
-        total = self.windows().size
-        return (total - 1 - loud[-1]) * 0.1 if loud.size else total * 0.1
-
-    def stop(self) -> None:
-        self._proc.terminate()
-        self._proc.wait(timeout=10)
-        self._thread.join(timeout=5)
 
 
 def _wait(condition, timeout_s: float, what: str, app: subprocess.Popen, log: Path) -> None:

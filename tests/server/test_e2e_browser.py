@@ -91,7 +91,8 @@ def test_holding_space_over_the_question_transcribes_it(run):
 
 def test_reply_audio_arrives_in_the_page(run):
     turn = _scenario(run, "spoken_turn")
-    assert turn["bytes_received_growth"] > 5000
+    # Opus voice is ~3 kB/s, idle silence packets ~0.2 kB/s; a short reply ("Paris.") is ~1 s
+    assert turn["bytes_received_growth"] > 2500
     assert turn["max_rms_during_reply"] > 0.05
     assert turn["max_stats_audio_level"] > 0.05
     assert turn["release_to_first_audio_ms"] is not None and turn["release_to_first_audio_ms"] > 0

@@ -48,7 +48,7 @@ async def test_hands_free_takes_the_microphone_from_push_to_talk_and_gives_it_ba
         sent.clear()
         await session.handle(PushToTalk(True))  # exclusive: a press is refused, nothing records
         assert sent[0]["type"] == "error" and sent[0]["code"] == "hands_free" and "hands-free" in sent[0]["message"]
-        assert not session.recorder.recording
+        assert not session.capture.holding
         await session.handle(PushToTalk(False))  # a stray release: ignored
         assert len(sent) == 1
 
@@ -83,9 +83,9 @@ async def test_options_from_the_page_and_switching_on_while_talk_is_held(stub_ba
     session = Session(stub_backends, Settings(), paths, sent.append)
     try:
         await session.handle(PushToTalk(True))
-        assert session.recorder.recording
+        assert session.capture.holding
         await session.handle(HandsFreeSwitch(True, barge_in=False, pause_ms=900))
-        assert not session.recorder.recording  # the held recording is dropped
+        assert not session.capture.holding  # the held recording is dropped
         assert sent[1:] == [
             {"type": "recording", "on": False},
             {"type": "hands_free", "on": True, "barge_in": False, "pause_ms": 900},

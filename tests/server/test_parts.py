@@ -1,4 +1,4 @@
-"""The server's parts on their own: message validation, the Opus track, the recorder,
+"""The server's parts on their own: message validation, the Opus track,
 the microphone resampler, the ICE host restriction."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from desktop_app.core.turn_detector import SpeechEnded, SpeechStarted
 from desktop_app.media.opus import SILENCE_PACKET, OpusEncoder, decode_packets
 from desktop_app.server.audio_track import OpusAudioTrack
 from desktop_app.server.peer import MicrophoneResampler, restrict_ice_host_addresses
-from desktop_app.server.session import PushToTalkRecorder
 from desktop_app.server.signaling import (
     Cancel,
     HandsFreeStatus,
@@ -128,20 +127,6 @@ async def test_the_track_sends_queued_packets_then_silence_and_flush_silences_at
     assert track.packets_sent == 6
     assert np.abs(decode_packets([bytes(p) for p in sent])).max() > 0.1
     track.stop()
-
-
-def test_the_recorder_keeps_a_short_pre_roll_and_collects_while_held():
-    recorder = PushToTalkRecorder(pre_roll_s=0.1)
-    for k in range(10):  # 200 ms before the key went down
-        recorder.feed(np.full(320, k, np.float32))
-    recorder.start()
-    for k in range(10, 15):
-        recorder.feed(np.full(320, k, np.float32))
-    pcm = recorder.stop()
-    assert pcm.size == 320 * (5 + 5)  # 100 ms of pre-roll + 100 ms held
-    assert pcm[0] == 5 and pcm[-1] == 14
-    recorder.feed(np.ones(320, np.float32))
-    assert recorder.stop().size == 0  # not recording: only the pre-roll grows
 
 
 def test_browser_audio_becomes_16k_mono_float():

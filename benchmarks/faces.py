@@ -1,0 +1,309 @@
+"""Voice-to-voice latency of every face, measured where the user hears it, in one run.
+
+    .venv/bin/python benchmarks/faces.py --turns 16                  # all faces, default models
+    .venv/bin/python benchmarks/faces.py --turns 16 --faces window-ptt,window-hf --json out.json
+
+Faces:
+
+* ``engine``: ``aiwebcam bench`` (the engine alone, fed at real-time pace; the sink's
+  first packet), and its sequential baseline;
+* ``window-ptt``: the real app (``aiwebcam``) in a real window under Xvfb, on PulseAudio
+  null devices. Space goes down (``xdotool keydown``), the question plays into the
+  microphone (``paplay``), Space comes up when it has played; the speaker device's
+  monitor is recorded, and the figure is keyup -> the first loud 10 ms of the reply.
+  Each press comes right after the previous reply has finished playing, so a lost press
+  (no turn) is counted too;
+* ``window-hf``: the same app with hands-free on, no key: the end of the question's last
+  word (``paplay`` done, minus the clip's silent tail) -> the first loud 10 ms;
+* ``browser``: ``tests/server/e2e_driver.py --latency-runs N`` (Debian Chromium, fake
+  microphone, WebRTC on loopback inside ``unshare -n``): release of Space -> the first
+  reply audio the page plays (its getStats).
+
+Loose ends of the method, stated: PulseAudio null sinks run in loose real time, and the
+recording has ~20 ms of latency of its own (parecord); the keyup is sent when ``paplay``
+returns, which is when the clip has drained into the null sink.
+Prints a table; ``--json FILE`` writes every figure. Needs the test packages
+(``make test`` installs them: xvfb, xdotool, pulseaudio, chromium).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from desktop_app.bench.questions import QUESTIONS, TRAILING_SILENCE_S, question_clips  # noqa: E402
+from desktop_app.bench.stats import percentiles  # noqa: E402
+from desktop_app.config import AppPaths  # noqa: E402
+from tests.media.pulse import DEVICE, SpeakerMonitor, private_pulse  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+FACES = ("engine", "window-ptt", "window-hf", "browser")
+
+
+def cpu_model() -> str:
+    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+        if line.startswith("Model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+# ---- engine ------------------------------------------------------------------------------
+
+
+def bench_engine(turns: int, llm: str | None) -> dict:
+    cmd = [str(VENV_BIN / "aiwebcam"), "bench", "--turns", str(turns), "--json", "--no-idle"]
+    if llm:
+        cmd += ["--llm", llm]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"aiwebcam bench failed: {out.stderr[-1500:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- the window --------------------------------------------------------------------------
+
+
+def _xvfb(stack: ExitStack) -> str:
+    for number in range(90, 140):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    else:
+        raise RuntimeError("no free X display")
+    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    stack.callback(lambda: (proc.terminate(), proc.wait(timeout=10)))
+    deadline = time.monotonic() + 30
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("Xvfb did not start")
+        time.sleep(0.1)
+    return f":{number}"
+
+
+def _turn_count(data_dir: Path) -> int:
+    files = sorted((data_dir / "conversations").glob("*.json"))
+    try:
+        return len(json.loads(files[-1].read_text())["turns"]) if files else 0
+    except (ValueError, KeyError):
+        return 0
+
+
+def _last_metrics(data_dir: Path) -> dict:
+    files = sorted((data_dir / "conversations").glob("*.json"))
+    try:
+        return json.loads(files[-1].read_text())["turns"][-1].get("metrics", {})
+    except (ValueError, KeyError, IndexError):
+        return {}
+
+
+def _wait(condition, timeout_s: float, what: str, app: subprocess.Popen) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if app.poll() is not None:
+            raise RuntimeError(f"the app exited ({app.returncode}) while waiting for {what}")
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path) -> dict:
+    paths = AppPaths.from_env()
+    clips = question_clips(paths.cache_dir)  # cached WAVs in the cache dir
+    wavs = sorted((paths.cache_dir / "bench-questions").glob("*.wav"))
+    by_name = {w.stem: w for w in wavs}
+    files = [by_name[re.sub(r"[^a-z0-9]+", "-", q.lower()).strip("-")] for q, _ in clips]
+    data_dir = work / ("data-hf" if hands_free else "data-ptt")
+    ready = work / ("ready-hf" if hands_free else "ready-ptt")
+    log_path = work / ("app-hf.log" if hands_free else "app-ptt.log")
+    samples: list[float] = []
+    app_figures: list[dict] = []
+    lost = 0
+    with ExitStack() as stack:
+        display = _xvfb(stack)
+        pulse_env = stack.enter_context(private_pulse(work / ("pulse-hf" if hands_free else "pulse-ptt")))
+        env = {k: v for k, v in pulse_env.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+        env.update({
+            "DISPLAY": display,
+            "AIWEBCAM_DATA_DIR": str(data_dir),
+            "AIWEBCAM_CONFIG_DIR": str(work / "config"),
+            "AIWEBCAM_READY_FILE": str(ready),
+            "AIWEBCAM_HANDS_FREE": "true" if hands_free else "false",
+            "AIWEBCAM_AUDIO_INPUT_DEVICE": DEVICE,
+            "AIWEBCAM_AUDIO_OUTPUT_DEVICE": DEVICE,
+            "AIWEBCAM_LLM_MAX_TOKENS": "96",  # as aiwebcam bench
+        })  # fmt: skip
+        if llm:
+            env.update({"AIWEBCAM_LLM_PROVIDER": "embedded", "AIWEBCAM_LLM_MODEL": llm})
+        speaker = SpeakerMonitor(pulse_env)
+        stack.callback(speaker.stop)
+        log = open(log_path, "wb")
+        stack.callback(log.close)
+        app = subprocess.Popen([str(VENV_BIN / "aiwebcam"), "-v"], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def stop_app() -> None:
+            app.send_signal(signal.SIGTERM)
+            try:
+                app.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                app.kill()
+
+        stack.callback(stop_app)
+        if not _wait(ready.exists, 600, "the models", app):
+            raise RuntimeError("the app did not get ready")
+        xdo = ["xdotool"]
+        if not hands_free:
+            found = subprocess.run([*xdo, "search", "--sync", "--name", "AI Webcam"], env=env, capture_output=True, text=True)
+            window_id = found.stdout.split()[0]
+            subprocess.run([*xdo, "windowfocus", "--sync", window_id], env=env, check=True)
+        time.sleep(2.0)
+        idle = None
+        if not hands_free:  # the window idle with its microphone armed (open, pre-roll only)
+            from desktop_app.bench.idle import idle_cpu_percent
+
+            idle = round(idle_cpu_percent(app.pid, 10.0), 2)
+            print(f"idle CPU with the microphone armed: {idle} %", file=sys.stderr)
+        for i in range(turns):
+            wav = files[i % len(files)]
+            before = _turn_count(data_dir)
+            # right after the previous reply: as soon as the speaker has been quiet 300 ms
+            _wait(lambda: speaker.quiet_for_s() >= 0.3, 300, "the previous reply to end", app)
+            if not hands_free:
+                subprocess.run([*xdo, "keydown", "space"], env=env, check=True)
+            subprocess.run(["paplay", "--device=micsink", str(wav)], env=pulse_env, check=True, timeout=60)
+            if hands_free:
+                end_of_speech = speaker.samples - int(16000 * TRAILING_SILENCE_S)
+            else:
+                subprocess.run([*xdo, "keyup", "space"], env=env, check=True)
+                end_of_speech = speaker.samples
+            got_turn = _wait(lambda: _turn_count(data_dir) > before, 180, "the turn", app)
+            if not got_turn:
+                lost += 1
+                print(f"[{i + 1}/{turns}] lost: no turn", file=sys.stderr)
+                continue
+            _wait(lambda: speaker.first_loud_after(end_of_speech) is not None, 60, "the reply's sound", app)
+            first = speaker.first_loud_after(end_of_speech)
+            if first is None:
+                continue
+            ms = (first - end_of_speech) / 16.0
+            samples.append(ms)
+            metrics = _last_metrics(data_dir)
+            app_figures.append(metrics)
+            print(f"[{i + 1}/{turns}] {'hands-free' if hands_free else 'push-to-talk'}: {ms:.0f} ms "
+                  f"(app: asr {metrics.get('asr_ms')}, ttft {metrics.get('llm_ttft_ms')}, "
+                  f"first chunk {metrics.get('first_chunk_ms')}, v2v {metrics.get('v2v_ms')})", file=sys.stderr)  # fmt: skip
+            _wait(lambda: speaker.quiet_for_s() >= 0.3, 300, "the reply to end", app)
+    result = {"heard_ms": percentiles(samples), "turns": len(samples), "lost_presses": lost, "samples_ms": [round(s) for s in samples]}
+    if idle is not None:
+        result["idle_cpu_percent_armed"] = idle
+    cpu_lines = re.findall(r"CPU from start to first audio: (.*)", log_path.read_text(errors="replace"))
+    result["cpu_to_first_audio"] = cpu_lines[-turns:]
+    for key in ("asr_ms", "llm_ttft_ms", "first_chunk_ms", "tts_first_audio_ms", "v2v_ms"):
+        result[key] = percentiles([m.get(key) for m in app_figures])
+    return result
+
+
+# ---- the browser -------------------------------------------------------------------------
+
+
+def bench_browser(turns: int, llm: str | None, work: Path) -> dict:
+    out = work / "browser.json"
+    driver = f"{sys.executable} tests/server/e2e_driver.py --out {out} --shots {work / 'shots'} --latency-runs {turns}"
+    if llm:
+        driver += f" --llm-model {llm}"
+    else:
+        driver += " --llm-model qwen2.5-coder-1.5b"
+    proc = subprocess.run(["unshare", "-n", "sh", "-c", f"ip link set lo up && exec {driver}"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=3600)  # fmt: skip
+    if not out.exists():
+        raise RuntimeError(f"the browser driver failed: {proc.stderr[-1500:]}")
+    runs = json.loads(out.read_text()).get("latency", [])
+    heard = [r.get("release_to_first_audio_ms") for r in runs]
+    result = {"heard_ms": percentiles(heard), "turns": sum(h is not None for h in heard), "runs": runs}
+    labels = {"asr_ms": "ASR", "llm_ttft_ms": "first token", "first_chunk_ms": "first chunk",
+              "tts_first_audio_ms": "TTS", "v2v_ms": "voice-to-voice"}  # the page's metrics line
+    for key, label in labels.items():
+        values = [re.search(rf"{label} (\d+) ms", r.get("metrics_line") or "") for r in runs]
+        result[key] = percentiles([float(m.group(1)) if m else None for m in values])
+    return result
+
+
+# ---- main --------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--turns", type=int, default=16)
+    parser.add_argument("--faces", default=",".join(FACES), help=f"comma-separated, of {', '.join(FACES)}")
+    parser.add_argument("--llm", default=None, help="embedded LLM (default: the app's default)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    faces = [f.strip() for f in args.faces.split(",") if f.strip()]
+    unknown = set(faces) - set(FACES)
+    if unknown:
+        parser.error(f"unknown faces: {', '.join(sorted(unknown))}")
+    for tool in ("Xvfb", "xdotool", "pulseaudio", "paplay", "parecord", "unshare"):
+        if shutil.which(tool) is None:
+            parser.error(f"{tool} is missing: `make test` installs the test packages")
+    report: dict = {"cpu": cpu_model(), "date": time.strftime("%Y-%m-%d %H:%M"), "turns": args.turns,
+                    "llm": args.llm or "default", "questions": len(QUESTIONS)}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="aiwebcam-faces-") as tmp:
+        work = Path(tmp)
+        for face in faces:
+            print(f"== {face}", file=sys.stderr)
+            try:
+                if face == "engine":
+                    report[face] = bench_engine(args.turns, args.llm)
+                elif face == "window-ptt":
+                    report[face] = bench_window(args.turns, args.llm, hands_free=False, work=work)
+                elif face == "window-hf":
+                    report[face] = bench_window(args.turns, args.llm, hands_free=True, work=work)
+                else:
+                    report[face] = bench_browser(args.turns, args.llm, work)
+            except Exception as exc:  # one face failing still reports the others
+                report[face] = {"error": f"{type(exc).__name__}: {exc}"}
+                print(f"{face}: {report[face]['error']}", file=sys.stderr)
+    _print(report)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    return 0
+
+
+def _print(report: dict) -> None:
+    print(f"CPU: {report['cpu']}  ({report['date']}, {report['turns']} turns per face, LLM {report['llm']})")
+    engine = report.get("engine", {})
+    base = (engine.get("v2v_ms") or {}).get("p50")
+    if base is not None:
+        baseline = engine["baseline_v2v_ms"]["p50"]
+        print(f"engine v2v p50 {base:.0f} / p90 {engine['v2v_ms']['p90']:.0f} ms; sequential baseline p50 {baseline:.0f} ms "
+              f"(ratio {base / baseline:.2f})")  # fmt: skip
+    for face in ("window-ptt", "window-hf", "browser"):
+        r = report.get(face)
+        if not r:
+            continue
+        if "error" in r:
+            print(f"{face}: {r['error']}")
+            continue
+        heard = r["heard_ms"]
+        fmt = lambda v: "-" if v is None else f"{v:.0f}"
+        extra = f", lost presses {r['lost_presses']}" if "lost_presses" in r else ""
+        delta = f" (engine +{heard['p50'] - base:.0f})" if base is not None and heard["p50"] is not None else ""
+        print(f"{face}: heard p50 {fmt(heard['p50'])}{delta} / p90 {fmt(heard['p90'])} ms over {r['turns']} turns{extra}; "
+              f"app ttft p50 {fmt(r['llm_ttft_ms']['p50'])}, first chunk p50 {fmt(r['first_chunk_ms']['p50'])}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
