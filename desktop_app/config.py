@@ -128,6 +128,10 @@ class Settings:
     audio_input_device: str = ""
     audio_output_device: str = ""
     push_to_talk_key: str = "Space"
+    # The window keeps its microphone open (armed) so no word is lost at a press; nothing
+    # is kept but the last 300 ms until you talk. True: it closes while the window is
+    # minimized or hidden (hands-free on keeps it open: it is listening).
+    close_microphone_when_hidden: bool = True
 
     # Hands-free (desktop app): listen all the time instead of push-to-talk. A turn ends
     # after a pause of turn_pause_ms; talking over the reply interrupts it (barge_in);
@@ -137,6 +141,9 @@ class Settings:
     turn_pause_ms: int = 600  # within TURN_PAUSE_MS_RANGE (see resolved_turn_pause_ms)
     barge_in: bool = True
     echo_cancellation: bool = True
+    # An audio end-of-turn model (Smart Turn v3) ends a finished question after a short
+    # pause instead of turn_pause_ms; off: the pause alone decides.
+    smart_turn: bool = True
 
     # ---- derived values -------------------------------------------------------------
 

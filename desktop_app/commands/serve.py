@@ -54,7 +54,7 @@ async def run_serve(args: argparse.Namespace, settings: "Settings", paths: "AppP
     server = WebcamServer(backends, settings, paths, config)  # validates cert/key before models load
     started = now_ms()
     print("aiwebcam: loading models…", file=sys.stderr, flush=True)
-    await asyncio.gather(backends.asr.load(), backends.llm.load(), backends.tts.load())
+    await backends.load()
     print(f"aiwebcam: models ready in {(now_ms() - started) / 1000:.1f} s ({backends.asr.name}, {backends.llm.name}, {backends.tts.name})", file=sys.stderr, flush=True)
 
     stop = asyncio.Event()
@@ -73,6 +73,5 @@ async def run_serve(args: argparse.Namespace, settings: "Settings", paths: "AppP
         await stop.wait()
     finally:
         await server.stop()
-        for backend in (backends.asr, backends.llm, backends.tts):
-            await backend.aclose()
+        await backends.aclose()
     return 0

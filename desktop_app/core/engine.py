@@ -51,7 +51,7 @@ class Engine:
 
     async def warm_up(self) -> None:
         """Load every model now (in their worker threads), not at the first turn."""
-        await asyncio.gather(self.backends.asr.load(), self.backends.llm.load(), self.backends.tts.load())
+        await self.backends.load()
 
     # ---- conversations --------------------------------------------------------------
 
@@ -141,8 +141,7 @@ class Engine:
                 await self.current.wait()
             except asyncio.CancelledError:
                 pass
-        for backend in (self.backends.asr, self.backends.llm, self.backends.tts):
-            await backend.aclose()
+        await self.backends.aclose()
 
 
 def default_store(data_dir: Path) -> ConversationStore:

@@ -6,7 +6,9 @@ Push-to-talk stays the default; a face switches hands-free on by creating a
 * speech starts (:class:`~desktop_app.core.turn_detector.SpeechStarted`): an utterance
   starts (``engine.start_utterance()``), fed with the pre-roll, then with live audio;
 * speech ends after the pause: the utterance is submitted as a turn
-  (``TurnInput(utterance=..., end_of_speech_ms=...)``);
+  (``TurnInput(utterance=..., end_of_speech_ms=...)``). The pause is short
+  (``finished_pause_ms``) when the end-of-turn model hears a finished turn
+  (``core.end_of_turn``), and the full ``pause_ms`` while the user trails off;
 * barge-in: speech that starts while the assistant talks (a turn runs, or its audio
   still plays) interrupts it at once: ``engine.cancel()`` flushes the sinks
   synchronously inside the same :meth:`HandsFree.feed` call that saw the VAD decision,
@@ -25,12 +27,14 @@ one core; the echo canceller 2-4 % (both measured on a 2-core machine).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Protocol, Union
 
 import numpy as np
 
+from desktop_app.core.end_of_turn import EndOfTurnModel, goes_on, sounds_finished
 from desktop_app.core.engine import Engine
 from desktop_app.core.metrics import now_ms
 from desktop_app.core.turn import TurnInput
@@ -48,6 +52,11 @@ class EchoFilter(Protocol):
 class HandsFreeOptions:
     barge_in: bool = True  # False: speech while the assistant talks is ignored
     continue_unheard: bool = True  # an interrupted turn nobody heard joins the next utterance
+    # The silence after which the end-of-turn model (or, without one, the live transcript)
+    # is asked whether the user has finished (core.end_of_turn); if so, the turn ends
+    # there, else after detector.pause_ms. None: the pause alone decides.
+    finished_pause_ms: int | None = 200
+    finished_probability: float = 0.5  # the model's threshold for "finished"
     detector: TurnDetectorConfig = field(default_factory=TurnDetectorConfig)
 
 
@@ -97,6 +106,10 @@ class HandsFree:
         self._listeners: list[HandsFreeListener] = []
         self._utterance: Utterance | None = None
         self._captured = 0  # stream position fed to the utterance so far
+        self._origin = 0  # stream position of the utterance's first sample
+        self._asked_about = -1  # the speech end whose pause the end-of-turn model was asked about
+        self._tasks: set[asyncio.Task] = set()
+        self.last_turn_probability: float | None = None  # the model's latest answer
         self._ignoring = False
         self._last_submitted: tuple[str, Utterance] | None = None  # (turn id, its utterance)
         self.enabled = True
@@ -151,6 +164,46 @@ class HandsFree:
         if self._utterance is not None and self._detector.position > self._captured:
             self._utterance.feed(self._detector.audio_since(self._captured))
             self._captured = self._detector.position
+        if self._utterance is not None and self.options.finished_pause_ms is not None:
+            self._check_end_of_turn(self._utterance)
+
+    # ---- end of turn ----------------------------------------------------------------
+
+    def _check_end_of_turn(self, utterance: Utterance) -> None:
+        """After a short silence, ask once per pause whether the user has finished.
+
+        Finished: the detector ends the turn at the short pause; else the full one applies.
+        """
+        detector = self._detector
+        if detector.silence_ms < self.options.finished_pause_ms:
+            return
+        speech_end = detector.last_speech_end
+        if self._asked_about == speech_end:
+            return
+        self._asked_about = speech_end
+        model = self.engine.backends.turn
+        if model is None:  # the transcript alone decides (when it covers the speech)
+            if self._transcript_covers(utterance) and sounds_finished(utterance.text):
+                detector.set_pause_ms(self.options.finished_pause_ms)
+            return
+        task = asyncio.ensure_future(self._ask_model(model, utterance, speech_end))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    async def _ask_model(self, model: EndOfTurnModel, utterance: Utterance, speech_end: int) -> None:
+        probability = await model.probability(utterance.audio())
+        self.last_turn_probability = probability
+        detector = self._detector
+        if self._utterance is not utterance or not detector.speaking or detector.last_speech_end != speech_end:
+            return  # the turn ended meanwhile, or the user went on talking
+        vetoed = self._transcript_covers(utterance) and goes_on(utterance.text)
+        if probability >= self.options.finished_probability and not vetoed:
+            detector.set_pause_ms(self.options.finished_pause_ms)
+
+    def _transcript_covers(self, utterance: Utterance) -> bool:
+        """The live transcript was made in this pause: it covers all the speech so far."""
+        return utterance.settled_upto > 0 and self._origin + utterance.settled_upto >= self._detector.last_speech_end
 
     # ---- decisions ------------------------------------------------------------------
 
@@ -168,8 +221,10 @@ class HandsFree:
             carried = self._unheard_audio(turn.id, turn.stored_reply)
         self._notify(event)
         self._utterance = self.engine.start_utterance()
+        self._origin = event.audio_start_sample
         if carried is not None and carried.size:
             self._utterance.feed(carried)
+            self._origin -= carried.size
         self._utterance.feed(event.audio)
         self._captured = event.decided_sample
 
@@ -207,6 +262,13 @@ class HandsFree:
 
     def close(self) -> None:
         self.set_enabled(False)
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger(__name__).warning("end-of-turn model failed: %s", task.exception())
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

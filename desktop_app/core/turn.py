@@ -28,6 +28,7 @@ from desktop_app.backends.llm.base import ChatModel
 from desktop_app.backends.tts.base import SpeechSynthesizer
 from desktop_app.core.chunker import SpeechChunk, SpeechChunker
 from desktop_app.core.conversation import Conversation, TurnRecord
+from desktop_app.core.end_of_turn import EndOfTurnModel
 from desktop_app.core.events import (
     AudioPacket,
     ChunkSpoken,
@@ -62,6 +63,19 @@ class Backends:
     asr: SpeechRecognizer
     llm: ChatModel
     tts: SpeechSynthesizer
+    turn: EndOfTurnModel | None = None  # hands-free: has the user finished? (None: pause only)
+
+    @property
+    def all(self) -> tuple:
+        return (self.asr, self.llm, self.tts, *([self.turn] if self.turn is not None else []))
+
+    async def load(self) -> None:
+        """Load every model now (each in its worker thread), not at the first turn."""
+        await asyncio.gather(*(backend.load() for backend in self.all))
+
+    async def aclose(self) -> None:
+        for backend in self.all:
+            await backend.aclose()
 
 
 class Turn:

@@ -18,7 +18,9 @@ below ``threshold - 0.15``):
   what about..." starts at "Wait" even when each word alone was too short, or was damped
   by echo cancellation during double talk.
 * :class:`SpeechEnded` after ``pause_ms`` (default 600 ms) of silence; shorter pauses do
-  not split the turn.
+  not split the turn. The owner may shorten the pause for the speech in progress
+  (:meth:`TurnDetector.set_pause_ms`): hands-free does when the live transcript already
+  sounds finished (``core.end_of_turn``).
 
 Positions are absolute sample counts of the stream fed so far; :meth:`audio_since`
 returns any recent part of it (the controller uses it to hand live audio on).
@@ -164,6 +166,7 @@ class TurnDetector:
         self._speaking = False
         self._start = 0
         self._last_speech_end = 0
+        self._pause_override: int | None = None  # samples; None: config.pause_ms
         self.probability = 0.0  # of the latest window (for a meter or a debug view)
 
     # ---- state ----------------------------------------------------------------------
@@ -177,6 +180,23 @@ class TurnDetector:
     def position(self) -> int:
         """Samples received so far (the stream's end)."""
         return self._history.end
+
+    @property
+    def last_speech_end(self) -> int:
+        """End of the latest speech window of the current (or last) turn."""
+        return self._last_speech_end
+
+    @property
+    def silence_ms(self) -> float:
+        """Silence since the speech in progress last sounded (0 while it does)."""
+        return self._silence * 1000.0 / SAMPLE_RATE if self._speaking else 0.0
+
+    def set_pause_ms(self, pause_ms: int | None) -> None:
+        """The pause that ends the speech in progress (None: ``config.pause_ms``).
+
+        Never longer than the configured pause; forgotten when the next speech starts.
+        """
+        self._pause_override = None if pause_ms is None else _samples(min(pause_ms, self.config.pause_ms))
 
     def audio_since(self, position: int, end: int | None = None) -> np.ndarray:
         """Recent stream audio from ``position`` (absolute) to ``end`` (default: now)."""
@@ -237,6 +257,7 @@ class TurnDetector:
                 self._candidate = None
                 self._voiced.clear()
                 self._silence = 0
+                self._pause_override = None
                 audio = self._history.slice(self._start - _samples(cfg.pre_roll_ms), end)
                 return SpeechStarted(self._start, end, audio, self._clock())
             return None
@@ -245,10 +266,12 @@ class TurnDetector:
             self._last_speech_end = end
             return None
         self._silence += WINDOW
-        if self._silence < _samples(cfg.pause_ms):
+        pause = _samples(cfg.pause_ms) if self._pause_override is None else self._pause_override
+        if self._silence < pause:
             return None
         self._speaking = False
         self._silence = 0
+        self._pause_override = None
         decided_at = self._clock()
         lag_ms = (self._history.end - self._last_speech_end) * 1000.0 / SAMPLE_RATE
         return SpeechEnded(self._start, self._last_speech_end, end, decided_at, decided_at - lag_ms)

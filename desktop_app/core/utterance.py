@@ -52,6 +52,7 @@ class Utterance:
         self._phrases: list[str] = []
         self._open_text = ""  # text of the open phrase, as far as it was heard
         self._open_upto = 0  # the audio (absolute samples) that _open_text covers
+        self._settled_upto = 0  # the latest pass made in a pause covered the audio up to here
         self._last_check = 0
         self._job: asyncio.Task | None = None
         self._announced = ""
@@ -78,6 +79,12 @@ class Utterance:
 
     def audio(self) -> np.ndarray:
         return self._buffer[: self._size].copy()
+
+    @property
+    def settled_upto(self) -> int:
+        """Samples (from the utterance's start) whose speech :attr:`text` covers, as of the
+        latest pass made while the user paused; 0 before any such pass."""
+        return self._settled_upto
 
     @property
     def text(self) -> str:
@@ -125,7 +132,10 @@ class Utterance:
                     await self._transcribe_open(tail, end)
             elif paused and not heard_all:
                 await self._transcribe_open(tail, end)
+                self._settled_upto = end
                 announce = True
+            elif paused:
+                self._settled_upto = max(self._settled_upto, min(self._open_upto, end))
             elif not paused and end - max(self._open_upto, start) >= self._speculate_every:
                 await self._transcribe_open(tail, end)
                 announce = True  # most of it will still be right: let the LLM start on it

@@ -1,0 +1,1 @@
+"""End-of-turn models (hands-free: has the user finished?)."""
