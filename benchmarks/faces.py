@@ -134,7 +134,9 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path) -> d
     lost = 0
     with ExitStack() as stack:
         display = _xvfb(stack)
-        pulse_env = stack.enter_context(private_pulse(work / ("pulse-hf" if hands_free else "pulse-ptt")))
+        pulse_dir = work / ("pulse-hf" if hands_free else "pulse-ptt")
+        pulse_dir.mkdir(parents=True, exist_ok=True)
+        pulse_env = stack.enter_context(private_pulse(pulse_dir))
         env = {k: v for k, v in pulse_env.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
         env.update({
             "DISPLAY": display,
@@ -189,7 +191,7 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path) -> d
             else:
                 subprocess.run([*xdo, "keyup", "space"], env=env, check=True)
                 end_of_speech = speaker.samples
-            got_turn = _wait(lambda: _turn_count(data_dir) > before, 180, "the turn", app)
+            got_turn = _wait(lambda: _turn_count(data_dir) > before, 60, "the turn", app)
             if not got_turn:
                 lost += 1
                 print(f"[{i + 1}/{turns}] lost: no turn", file=sys.stderr)
@@ -250,6 +252,7 @@ def main() -> int:
     parser.add_argument("--faces", default=",".join(FACES), help=f"comma-separated, of {', '.join(FACES)}")
     parser.add_argument("--llm", default=None, help="embedded LLM (default: the app's default)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="keep the app logs and data in this folder")
     args = parser.parse_args()
     faces = [f.strip() for f in args.faces.split(",") if f.strip()]
     unknown = set(faces) - set(FACES)
@@ -261,7 +264,8 @@ def main() -> int:
     report: dict = {"cpu": cpu_model(), "date": time.strftime("%Y-%m-%d %H:%M"), "turns": args.turns,
                     "llm": args.llm or "default", "questions": len(QUESTIONS)}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="aiwebcam-faces-") as tmp:
-        work = Path(tmp)
+        work = Path(tmp) if args.keep is None else args.keep
+        work.mkdir(parents=True, exist_ok=True)
         for face in faces:
             print(f"== {face}", file=sys.stderr)
             try:

@@ -296,6 +296,9 @@ class SpeechCapture:
     # ---- life -----------------------------------------------------------------------
 
     def _notify(self, event) -> None:
+        if isinstance(event, PressDropped):
+            log.info("capture: press dropped (%s): %.0f ms of audio in %.0f ms held", event.reason,
+                     self._held_samples / 16, self._clock() - self._pressed_at)  # fmt: skip
         for listener in list(self._listeners):
             try:
                 listener(event)

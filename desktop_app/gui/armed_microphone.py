@@ -43,7 +43,14 @@ class MicStream(Protocol):
     def level(self) -> float: ...
 
 
-OpenStream = Callable[[Callable[[np.ndarray], None]], MicStream]
+OpenStream = Callable[[Callable[[np.ndarray], None], int], MicStream]  # (on_block, block_ms)
+
+# Block sizes. Every block crosses from PortAudio's thread into Python: at 20 ms the armed
+# window used 6.3 % CPU idle on PulseAudio, at 100 ms 3.2 % (2.3 % without a microphone).
+# Push-to-talk loses nothing to big blocks (the release waits for the audio in flight);
+# hands-free decides on 32 ms VAD windows and barges in, so it gets small ones.
+IDLE_BLOCK_MS = 100
+LIVE_BLOCK_MS = 20
 BlockSink = Callable[[np.ndarray, float], None]  # (16 kHz mono float32, captured_at monotonic s)
 
 
@@ -59,6 +66,7 @@ class ArmedMicrophone(QObject):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._last_block = 0.0
         self._reopened = False
+        self.block_ms = IDLE_BLOCK_MS
         self.blocks = 0  # delivered since the start (tests, the device check)
         self._watchdog = QTimer(self)
         self._watchdog.setInterval(1000)
@@ -88,7 +96,7 @@ class ArmedMicrophone(QObject):
             return "no microphone"
         self._loop = asyncio.get_event_loop()  # qasync's (the window may open before it runs)
         try:
-            stream = self._open_stream(self._on_block_threadsafe)
+            stream = self._open_stream(self._on_block_threadsafe, self.block_ms)
             stream.start()
         except AppError as exc:
             return str(exc)
@@ -96,8 +104,19 @@ class ArmedMicrophone(QObject):
         self._last_block = time.monotonic()
         self._reopened = False
         self._watchdog.start()
+        log.info("microphone armed (open)")
         self.armedChanged.emit(True)
         return None
+
+    def set_block_ms(self, block_ms: int) -> str | None:
+        """Blocks of this size from now on (the stream is reopened if it is open)."""
+        if block_ms == self.block_ms:
+            return None
+        self.block_ms = block_ms
+        if self._stream is None:
+            return None
+        self.disarm()
+        return self.arm()
 
     def disarm(self) -> None:
         self._watchdog.stop()
@@ -107,6 +126,7 @@ class ArmedMicrophone(QObject):
                 stream.stop()
             except Exception:
                 log.exception("closing the microphone failed")
+            log.info("microphone closed (%d blocks delivered so far)", self.blocks)
             self.armedChanged.emit(False)
 
     def level(self) -> float:

@@ -51,7 +51,7 @@ class HandsFreeController(QObject):
         self,
         session: Session,
         capture: SpeechCapture,
-        arm: Callable[[], str | None],
+        arm: Callable[[bool], str | None],  # (on) -> why the microphone cannot listen, or None
         level: Callable[[], float],
         parent: QObject | None = None,
     ) -> None:
@@ -76,7 +76,7 @@ class HandsFreeController(QObject):
         if not on:
             self._shut()
             return True
-        problem = self._arm()
+        problem = self._arm(True)
         if problem:
             self.message.emit(problem)
             return False
@@ -111,6 +111,7 @@ class HandsFreeController(QObject):
     def _shut(self) -> None:
         self.enabled = False
         self._capture.set_hands_free(None)
+        self._arm(False)
         self._session.set_playback_tap(None)
         self._echo = None
         self.poll()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.config import AppPaths, Settings
-from desktop_app.core.capture import SpeechCapture
+from desktop_app.core.capture import CaptureOptions, SpeechCapture
 from desktop_app.core.conversation import Conversation, TurnRecord
 from desktop_app.core.events import Event, NoSpeech, ReplyDelta, TurnError, TurnFinished, TurnStarted
 from desktop_app.core.turn import TurnInput
@@ -55,6 +55,12 @@ if TYPE_CHECKING:
     from desktop_app.server import ServerConfig
 
 DEFAULT_SIZE = QSize(1280, 800)
+# After the talk key comes up, the turn starts this much later: the device's input latency
+# (PortAudio reports ~40 ms) still holds the last word, and a held key under X sends
+# autorepeat release/press pairs (Qt does not always mark them): a press within the tail
+# resumes the same utterance instead of cutting it into 40 ms pieces (measured under Xvfb
+# with xdotool: every hold became "too short").
+RELEASE_TAIL_MS = 100  # (and a 100 ms block of the idle microphone may still be in flight)
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:
@@ -117,7 +123,7 @@ class MainWindow(QMainWindow):
 
         # One capture path (core.capture): the armed microphone feeds it every block; push-to-talk
         # and hands-free only switch what it does with them.
-        self.capture = SpeechCapture(None, frame_source=self._frame_for_turn)
+        self.capture = SpeechCapture(None, CaptureOptions(tail_ms=RELEASE_TAIL_MS), frame_source=self._frame_for_turn)
         self.microphone = ArmedMicrophone(microphone, self.capture.feed, self)
         self.microphone.lost.connect(self._on_microphone_lost)
         self.microphone.armedChanged.connect(self._on_armed)
@@ -128,7 +134,7 @@ class MainWindow(QMainWindow):
         self.talk_bar.talkReleased.connect(self.ptt.release)
         self.talk_bar.sendRequested.connect(self.send_text)
         self.talk_bar.stopRequested.connect(self.stop)
-        self.hands_free = HandsFreeController(self.session, self.capture, self._arm_microphone, self.microphone.level, self)
+        self.hands_free = HandsFreeController(self.session, self.capture, self._arm_for_hands_free, self.microphone.level, self)
         self.hands_free.stateChanged.connect(self._on_listen_state)
         self.hands_free.message.connect(self._show_message)
         self.talk_bar.handsFreeToggled.connect(self.set_hands_free)
@@ -366,8 +372,8 @@ class MainWindow(QMainWindow):
         if problem:
             return None, problem
 
-        def open_stream(on_block) -> MicStream:
-            return Microphone(device_arg(device), on_block=on_block)
+        def open_stream(on_block, block_ms: int) -> MicStream:
+            return Microphone(device_arg(device), on_block=on_block, block_ms=block_ms)
 
         return open_stream, None
 
@@ -383,10 +389,20 @@ class MainWindow(QMainWindow):
             self.mic_label.setText(f"\u26a0 {problem}")
         return problem
 
+    def _arm_for_hands_free(self, on: bool = True) -> str | None:
+        """Hands-free listens on small blocks (its VAD and barge-in), push-to-talk on big ones."""
+        from desktop_app.gui.armed_microphone import IDLE_BLOCK_MS, LIVE_BLOCK_MS
+
+        if not on:
+            self.microphone.set_block_ms(IDLE_BLOCK_MS)
+            return None
+        problem = self.microphone.set_block_ms(LIVE_BLOCK_MS)
+        return problem or self._arm_microphone()
+
     def _on_armed(self, armed: bool) -> None:
         if armed:
             self._mic_problem = None
-            self.mic_label.setText("\U0001f3a4 Microphone on")
+            self.mic_label.setText("\u25cf Microphone on")
             self.mic_label.setToolTip("The microphone is open; nothing is kept but the last 300 ms until you talk")
         elif self._mic_problem is None:
             self.mic_label.setText("Microphone closed")

@@ -72,8 +72,11 @@ class Microphone:
     :meth:`stop` (an always-open stream must not grow without bound).
     """
 
-    def __init__(self, device: int | str | None = None, on_block: Callable[[np.ndarray], None] | None = None) -> None:
+    def __init__(
+        self, device: int | str | None = None, on_block: Callable[[np.ndarray], None] | None = None, block_ms: int = 20
+    ) -> None:
         self.device = device
+        self.block = SAMPLE_RATE * block_ms // 1000
         self._blocks: deque[np.ndarray] = deque()
         self._on_block = on_block
         self._stream = None
@@ -87,7 +90,7 @@ class Microphone:
                 samplerate=SAMPLE_RATE,
                 channels=1,
                 dtype="float32",
-                blocksize=BLOCK,
+                blocksize=self.block,
                 device=self.device,
                 callback=self._callback,
             )

@@ -79,8 +79,9 @@ class LiveMicrophone:
         self.starts = 0
         self.fail_next_start: str | None = None
 
-    def factory(self, on_block):
+    def factory(self, on_block, block_ms: int = 20):
         self._on_block = on_block
+        self.block_ms = block_ms  # (blocks stay 20 ms: the window's logic must not depend on it)
         return self
 
     def say(self, pcm: np.ndarray) -> None:

@@ -36,7 +36,8 @@ def test_hands_free_answers_after_a_pause_without_any_key(qtbot, qloop):
         wait_ready(qtbot, window)
         wait_armed(qtbot, window, mic)
         _click(window.talk_bar.hands_free)
-        assert window.hands_free.enabled and mic.starts == 1  # the same armed stream, not a second one
+        # the armed stream is reopened once, with the small blocks hands-free listens on
+        assert window.hands_free.enabled and mic.starts == 2 and mic.block_ms == 20
         qtbot.waitUntil(lambda: window.hands_free.state.value == "listening", timeout=5000)
         assert not window.talk_bar.talk_button.isEnabled()
         assert "Listening" in window.talk_bar.talk_button.text()
@@ -60,7 +61,7 @@ def test_hands_free_answers_after_a_pause_without_any_key(qtbot, qloop):
         assert json.loads(settings_file.read_text())["hands_free"] is True  # remembered
 
         _click(window.talk_bar.hands_free)
-        assert not window.hands_free.enabled and window.microphone.armed and mic.starts == 1  # armed for push-to-talk
+        assert not window.hands_free.enabled and window.microphone.armed and mic.block_ms == 100  # armed for push-to-talk
         assert window.talk_bar.talk_button.isEnabled() and "Hold to talk" in window.talk_bar.talk_button.text()
     finally:
         close_window(qtbot, window)
