@@ -230,7 +230,7 @@ class SpeechCapture:
         self._release = None
         held_ms = released_at - self._pressed_at
         engine = self._engine
-        if self._held_samples == 0 or engine is None:
+        if engine is None or (self._held_samples == 0 and held_ms >= self.options.min_press_ms):
             utterance.abort()
             self._notify(PressDropped("no audio arrived from the microphone"))
             return None

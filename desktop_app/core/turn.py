@@ -205,8 +205,9 @@ class Turn:
         stage = "asr"
         try:
             self.user_text = await self._recognize()
-            if not self.user_text:
+            if not self.user_text:  # nothing is stored; faces still learn that the turn is over
                 self._emit(NoSpeech(self.id))
+                self._emit(TurnFinished(self.id, "", "", False, 0.0, self.metrics))
                 return
             self._emit(Transcript(self.id, self.user_text))
             stage = "llm"

@@ -42,7 +42,9 @@ def find_entry(entries: list[TranscriptEntry], turn_id: str) -> TranscriptEntry 
 def apply_event(entries: list[TranscriptEntry], event: Event, image: QImage | None = None) -> TranscriptEntry | None:
     """Update ``entries`` with one engine event; the entry it concerns (None: not ours).
 
-    ``image`` is the frame shown with a new turn (used on TurnStarted only).
+    ``image`` is the frame shown with a new turn (used on TurnStarted only). The
+    transcript shows only what happened: a turn that heard no speech, or was cut before
+    anything was heard or said, leaves no entry (it is removed from ``entries``).
     """
     if isinstance(event, TurnStarted):
         entry = TranscriptEntry(turn_id=event.turn_id, user_text=event.typed_text or "", image=image, state="thinking")
@@ -65,8 +67,11 @@ def apply_event(entries: list[TranscriptEntry], event: Event, image: QImage | No
         entry.state = "error"
     elif isinstance(event, NoSpeech):
         entry.state = "no-speech"
+        entries.remove(entry)  # nothing happened: the status bar says so for a moment
     elif isinstance(event, TurnCancelled):
         entry.state = "interrupted"
+        if not entry.user_text and not entry.reply_text:
+            entries.remove(entry)  # cut before anything was heard or said: no empty entry
     elif isinstance(event, TurnFinished):
         if event.interrupted:
             entry.state = "interrupted"

@@ -488,8 +488,14 @@ class MainWindow(QMainWindow):
                 self.transcript.refresh()
             return
         entry = apply_event(self._local_entries, event)
+        if isinstance(event, TurnFinished):
+            self._set_busy(False)  # (also when the turn left no entry: no speech, cut at once)
         if entry is None:
             return
+        if entry not in self._local_entries and shown:  # removed: it left nothing to show
+            entries = self._local_entries
+            self.transcript.selected_index = len(entries) - 1 if entries else None
+            self.reply.set_markdown(entries[-1].reply_text if entries else "")
         if isinstance(event, ReplyDelta):
             if shown and self._following and self._local_entries[-1] is entry:
                 self.reply.set_markdown(entry.reply_text)
@@ -499,7 +505,6 @@ class MainWindow(QMainWindow):
             hint = "speak a little louder" if self.hands_free.enabled else f"hold {self.session.settings.push_to_talk_key} while you speak"
             self._show_message(f"No speech heard: {hint}")
         elif isinstance(event, TurnFinished):
-            self._set_busy(False)
             self.refresh_conversations()
             if entry.state == "done" and not self.session.applying:
                 self._show_status("Ready")

@@ -17,6 +17,7 @@ from tests.gui.helpers import (
     wait_ready,
     wait_turn_finished,
 )
+from tests.signals import silence
 from tests.speech import speech_pcm
 
 
@@ -152,5 +153,29 @@ def test_escape_interrupts_the_reply(qtbot, qloop):
         assert not window.talk_bar.stop_button.isEnabled()
         stored = window.session.engine.store.load(window.session.engine.conversation.id).turns[-1]
         assert stored.interrupted and stored.reply_text == delivered
+    finally:
+        close_window(qtbot, window)
+
+
+def test_a_press_that_hears_nothing_leaves_no_entry(qtbot, qloop):
+    """The transcript shows only what happened: a silent press and an accidental tap
+    leave a passing note in the status bar, no entry, and Stop disabled."""
+    mic = LiveMicrophone()
+    window = open_window(qtbot, qloop, microphone=mic)
+    try:
+        wait_ready(qtbot, window)
+        wait_armed(qtbot, window, mic)
+        window.transcript.setFocus()
+        QTest.keyPress(window.transcript, Qt.Key.Key_Space)
+        say_and_wait(qtbot, mic, silence(1.0))
+        QTest.keyRelease(window.transcript, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: "No speech heard" in window.statusBar().currentMessage(), timeout=60_000)
+        qtbot.waitUntil(lambda: not window.talk_bar.stop_button.isEnabled(), timeout=10_000)
+        assert window.transcript.entries == [] and not window.stop_action.isEnabled()
+
+        QTest.keyPress(window.transcript, Qt.Key.Key_Space)  # a tap, released at once
+        QTest.keyRelease(window.transcript, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: "Too short" in window.statusBar().currentMessage(), timeout=10_000)
+        assert window.transcript.entries == [] and not window.talk_bar.stop_button.isEnabled()
     finally:
         close_window(qtbot, window)
