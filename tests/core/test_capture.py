@@ -9,10 +9,10 @@ import asyncio
 import numpy as np
 import pytest
 
-from desktop_app.backends.factory import make_engine
-from desktop_app.config import AppPaths, Settings
+from desktop_app.config import Settings
 from desktop_app.core.capture import CaptureOptions, PressDropped, PressStarted, PressSubmitted, SpeechCapture
 from desktop_app.core.sinks import PacedSink
+from tests.core.engines import warm_engine
 from tests.signals import noise_floor, silence, trim
 from tests.speech import speech_pcm, word_error_rate, words
 
@@ -22,10 +22,8 @@ BLOCK = 320  # 20 ms at 16 kHz
 
 @pytest.fixture
 async def engine():
-    engine = make_engine(FAST, AppPaths.from_env())
-    await engine.warm_up()
-    yield engine
-    await engine.aclose()
+    async with warm_engine(FAST) as engine:
+        yield engine
 
 
 async def feed(capture: SpeechCapture, pcm: np.ndarray) -> None:

@@ -13,11 +13,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from desktop_app.backends.factory import make_engine
-from desktop_app.config import AppPaths, Settings
+from desktop_app.config import Settings
 from desktop_app.core.end_of_turn import goes_on, sounds_finished
 from desktop_app.core.hands_free import HandsFree, HandsFreeOptions, UtteranceSubmitted
 from desktop_app.core.turn_detector import SpeechEnded
+from tests.core.engines import warm_engine
 from tests.signals import noise_floor, silence, trim
 from tests.speech import speech_pcm
 
@@ -73,10 +73,8 @@ async def test_smart_turn_hears_a_finished_question_from_a_hesitation():
 
 @pytest.fixture
 async def engine():
-    engine = make_engine(FAST, AppPaths.from_env())
-    await engine.warm_up()
-    yield engine
-    await engine.aclose()
+    async with warm_engine(FAST) as engine:
+        yield engine
 
 
 async def run_hands_free(engine, options: HandsFreeOptions, pcm: np.ndarray) -> tuple[list[SpeechEnded], list[UtteranceSubmitted]]:
