@@ -67,3 +67,26 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     import jiwer
 
     return jiwer.wer(" ".join(words(reference)), " ".join(words(hypothesis)) or "<empty>")
+
+
+VOICES = ("piper", "espeak")
+
+
+def voice_speech(text: str, voice: str, level: float = 0.01) -> np.ndarray:
+    """16 kHz mono float32 of ``voice`` ("piper" or "espeak") saying ``text``, from its
+    first to its last sample above ``level`` (no silence around it)."""
+    path = piper_wav(text, 0.0, 0.0) if voice == "piper" else espeak_wav(text)
+    pcm = load_audio(path)
+    loud = np.nonzero(np.abs(pcm) > level)[0]
+    return pcm[loud[0] : loud[-1] + 1] if loud.size else pcm[:0]
+
+
+def with_lead(speech: np.ndarray, lead_s: float, tail_s: float = 0.3) -> np.ndarray:
+    """``speech`` after ``lead_s`` of silence and before ``tail_s`` of it (16 kHz)."""
+    lead = np.zeros(int(round(16000 * lead_s)), dtype=np.float32)
+    tail = np.zeros(int(round(16000 * tail_s)), dtype=np.float32)
+    return np.concatenate([lead, speech, tail]).astype(np.float32)
+
+
+def first_word_kept(reference: str, hypothesis: str) -> bool:
+    return words(hypothesis)[:1] == words(reference)[:1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 
 from desktop_app.commands.self_test import word_error_rate
@@ -22,7 +23,12 @@ def test_self_test_passes_offline(aiwebcam_cmd) -> None:
     assert lines[-1].startswith("self-test: PASS")
     steps = [line for line in lines if line.startswith("[")]
     assert steps and all(line.startswith("[PASS]") for line in steps)
-    assert any("ASR transcript: 'What is the capital of France?'" in line for line in steps)
+    # The shipped question is heard exactly on the reference machines; tiny.en's exact
+    # words differ between CPUs (CTranslate2's int8 kernels), so one word of the six
+    # may differ here (the self-test itself allows two).
+    asr = next(line for line in steps if "ASR transcript: " in line)
+    heard = re.search(r"ASR transcript: (['\"])(.*)\1 \(word error", asr).group(2)
+    assert word_error_rate("What is the capital of France?", heard) <= 1 / 6, asr
     assert any("llama.cpp smollm2-135m" in line for line in steps)  # embedded, even with an OpenAI key set
 
 

@@ -10,8 +10,9 @@ from desktop_app.config import AppPaths, Settings
 from desktop_app.core.events import AudioPacket, NoSpeech, ReplyDelta, Transcript, TurnCancelled, TurnFinished
 from desktop_app.core.sinks import CollectingSink
 from desktop_app.core.turn import TurnInput
-from tests.speech import speech_pcm
+from tests.speech import speech_pcm, word_error_rate
 
+QUESTION = "What is the capital of France?"
 FAST = Settings(llm_provider="embedded", llm_model="smollm2-135m", llm_max_tokens=200)
 
 
@@ -33,9 +34,9 @@ async def test_spoken_question_gets_a_spoken_reply_and_is_stored(engine):
     sink = CollectingSink()
     engine.add_sink(sink)
     events = record(engine)
-    turn = await engine.run_turn(TurnInput(audio=speech_pcm("What is the capital of France?")))
+    turn = await engine.run_turn(TurnInput(audio=speech_pcm(QUESTION)))
     transcript = next(e for e in events if isinstance(e, Transcript))
-    assert "capital of france" in transcript.text.lower()
+    assert word_error_rate(QUESTION, transcript.text) <= 0.34, transcript.text  # 2 of 6 words: CPUs differ
     reply = "".join(e.text for e in events if isinstance(e, ReplyDelta))
     assert reply.strip() and reply == turn.reply_text
     assert len(sink.packets) > 10 and [p.sequence for p in sink.packets] == list(range(len(sink.packets)))
@@ -58,13 +59,13 @@ async def test_live_utterance_turn_primes_the_llm_while_the_user_talks(engine):
 
     engine.backends.llm.prime = recording_prime
     utterance = engine.start_utterance()
-    pcm = np.concatenate([speech_pcm("What is the capital of France?"), np.zeros(8000, dtype=np.float32)])
+    pcm = np.concatenate([speech_pcm(QUESTION), np.zeros(8000, dtype=np.float32)])
     for offset in range(0, pcm.size, 320):
         utterance.feed(pcm[offset : offset + 320])
         await asyncio.sleep(0.02)
     turn = await engine.run_turn(TurnInput(utterance=utterance))
-    assert "capital of france" in turn.user_text.lower()
-    assert primed and "capital of france" in primed[-1].lower()
+    assert word_error_rate(QUESTION, turn.user_text) <= 0.34, turn.user_text
+    assert primed and word_error_rate(QUESTION, primed[-1]) <= 0.34, primed
     assert turn.reply_text.strip() and turn.metrics.asr_ms is not None
 
 

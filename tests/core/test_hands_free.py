@@ -311,6 +311,7 @@ async def test_talking_on_after_a_pause_joins_the_unanswered_question(engine):
     turn = engine.current
     await turn.wait()
     print(f"\njoined question heard as {turn.user_text!r}")
-    # both parts are in the new turn (Whisper tiny may garble the second, heard alone)
+    # both parts are in the new turn (Whisper tiny may garble the second, heard alone):
+    # six words or more, at most two of them wrong (tiny.en's exact words differ between CPUs)
     heard = words(turn.user_text)
-    assert heard[:4] == ["what", "is", "the", "capital"] and len(heard) >= 6, turn.user_text
+    assert len(heard) >= 6 and word_error_rate("What is the capital of France?", turn.user_text) <= 0.34, turn.user_text

@@ -9,7 +9,7 @@ from faster_whisper.vad import get_vad_model
 from desktop_app.backends.asr.whisper_local import WhisperRecognizer
 from desktop_app.core.turn_detector import WINDOW, SileroStream, SpeechEnded, SpeechStarted, TurnDetector, TurnDetectorConfig
 from tests.signals import clicks, cough, onset, silence, trim
-from tests.speech import speech_pcm, word_error_rate, words
+from tests.speech import VOICES, first_word_kept, speech_pcm, voice_speech, word_error_rate
 
 
 def run(pcm: np.ndarray, block: int = 320, config: TurnDetectorConfig = TurnDetectorConfig()):
@@ -105,37 +105,63 @@ def asr(tmp_path_factory):
     return WhisperRecognizer("tiny.en", tmp_path_factory.mktemp("models"))
 
 
-async def test_pre_roll_keeps_the_first_word(asr):
-    await asr.load()
-    sentence = "Paris is the capital of France."
-    speech = trim(speech_pcm(sentence))
-    pcm = np.concatenate([silence(0.8), speech, silence(1.0)])
-    detector = TurnDetector()
+PRE_ROLL_PHRASES = [
+    "Paris is the capital of France.",
+    "Turn on the kitchen lights.",
+    "Pause the music for a moment.",
+    "Could you check my spelling in this paragraph?",
+    "Thanks, that was very helpful.",
+    "Keep it short, please.",
+]
+
+
+def capture_turn(pcm: np.ndarray, config: TurnDetectorConfig = TurnDetectorConfig()):
+    """Feed ``pcm`` in 20 ms blocks; the turn's audio as a face hands it on (pre-roll first)."""
+    detector = TurnDetector(config)
     captured: list[np.ndarray] = []
     position = None
     started: SpeechStarted | None = None
     for offset in range(0, pcm.size, 320):
         for event in detector.feed(pcm[offset : offset + 320]):
-            if isinstance(event, SpeechStarted):
+            if isinstance(event, SpeechStarted) and started is None:
                 started, position = event, event.decided_sample
                 captured.append(event.audio)
-            elif isinstance(event, SpeechEnded):
+            elif isinstance(event, SpeechEnded) and position is not None:
                 captured.append(detector.audio_since(position, event.decided_sample))
                 position = None
         if position is not None:
             captured.append(detector.audio_since(position))
             position = detector.position
-    assert started is not None
-    speech_onset = 12800 + onset(speech)
-    print(f"\nspeech onset {speech_onset / 16:.0f} ms, first speech window {started.start_sample / 16:.0f} ms, "
-          f"decided {started.decided_sample / 16:.0f} ms, utterance audio from {started.audio_start_sample / 16:.0f} ms")
-    assert started.audio_start_sample <= speech_onset - 16 * 100  # at least 100 ms before the first sound
-    assert started.decided_sample - started.start_sample >= 16 * 250
-    utterance = np.concatenate(captured)
-    text = (await asr.transcribe(utterance)).text
-    print(f"heard: {text!r}")
-    assert words(text)[:1] == ["paris"], text
-    assert word_error_rate(sentence, text) <= 0.2, text
-    # what the detector saw after its decision is the tail of the input, sample for sample
-    tail = pcm[started.audio_start_sample : started.audio_start_sample + utterance.size]
-    assert np.array_equal(utterance, tail)
+    return started, (np.concatenate(captured) if captured else np.zeros(0, dtype=np.float32))
+
+
+async def test_pre_roll_keeps_the_first_word(asr):
+    """Over 6 phrases x 2 voices (0.8 s of silence before each): the turn's audio starts
+    at least 100 ms before the first sound in every clip, and Whisper hears the first
+    word in at least 10 of the 12, with a mean word error of at most 0.15 (measured on
+    an AVX2 AMD EPYC: 12/12, 0.024). tiny.en's exact words differ between CPUs
+    (CTranslate2's int8 kernels) and flip with a few milliseconds' shift, so two first
+    words may go. Without the pre-roll the turn's audio starts at Silero's first speech
+    window, at or after the first sound, and the first check fails for every clip (Whisper
+    itself still guesses most clipped first words: 11/12 measured)."""
+    await asr.load()
+    heard = []
+    for sentence in PRE_ROLL_PHRASES:
+        for voice in VOICES:
+            speech = voice_speech(sentence, voice)
+            pcm = np.concatenate([silence(0.8), speech, silence(1.0)])
+            started, utterance = capture_turn(pcm)
+            assert started is not None, (sentence, voice)
+            speech_onset = 12800 + onset(speech)
+            assert started.audio_start_sample <= speech_onset - 16 * 100, (sentence, voice)  # before the first sound
+            assert started.decided_sample - started.start_sample >= 16 * 250
+            # what the detector saw after its decision is the tail of the input, sample for sample
+            tail = pcm[started.audio_start_sample : started.audio_start_sample + utterance.size]
+            assert np.array_equal(utterance, tail)
+            text = (await asr.transcribe(utterance)).text
+            heard.append((sentence, voice, text))
+    kept = [first_word_kept(s, t) for s, _, t in heard]
+    mean_wer = float(np.mean([word_error_rate(s, t) for s, _, t in heard]))
+    print(f"\nfirst word heard in {sum(kept)}/{len(kept)}, mean word error {mean_wer:.3f}: {[t for *_, t in heard]}")
+    assert sum(kept) >= 10, heard
+    assert mean_wer <= 0.15, heard

@@ -7,7 +7,7 @@ import pytest
 
 from desktop_app.backends.asr.whisper_local import WhisperRecognizer
 from desktop_app.core.utterance import Utterance
-from tests.speech import speech_pcm, word_error_rate
+from tests.speech import VOICES, speech_pcm, voice_speech, with_lead, word_error_rate
 
 CHUNK = 320  # 20 ms at 16 kHz
 
@@ -25,20 +25,43 @@ async def feed_in_real_time(utterance: Utterance, pcm: np.ndarray) -> None:
         await asyncio.sleep(max(0.0, start + (i + 1) * 0.02 - loop.time()))
 
 
+PHRASE_PAIRS = [
+    ("Turn on the kitchen lights.", "Then play some quiet music."),
+    ("What is the capital of France?", "And how many people live there?"),
+    ("Please write a short poem.", "Make it about the ocean."),
+]
+
+
 async def test_phrases_are_transcribed_while_the_user_talks(asr):
+    """Two phrases with a one-second pause, 3 pairs x 2 voices, fed in real time.
+
+    In every run the first phrase is announced while the user pauses, before the second
+    phrase starts; over the set its word error is at most 0.2 on average, the whole
+    transcript's at most 0.15 (measured on an AVX2 AMD EPYC: 0.000 and 0.017). tiny.en's
+    exact words differ between CPUs (CTranslate2's int8 kernels: "part on the kitchen
+    light" on one, "Turn on the kitchen lights." on another), so single clips are not
+    checked: a margin of 0.2 is one wrong word in each of the six first phrases.
+    """
     await asr.load()
-    first, second = "Turn on the kitchen lights.", "Then play some quiet music."
     pause = np.zeros(16000, dtype=np.float32)
-    pcm = np.concatenate([speech_pcm(first), pause, speech_pcm(second)])
-    partials: list[tuple[float, str]] = []
-    utterance = Utterance(asr, on_partial=lambda text: partials.append((utterance.duration_ms, text)))
-    await feed_in_real_time(utterance, pcm)
-    text = await utterance.finish()
-    assert word_error_rate(f"{first} {second}", text) <= 0.2, text
-    # the first phrase was known long before the audio ended
-    total_ms = pcm.size / 16
-    early = [t for ms, t in partials if ms < total_ms - 1500]
-    assert early and word_error_rate(first, early[0]) <= 0.25, partials
+    early_errors, final_errors, runs = [], [], []
+    for first, second in PHRASE_PAIRS:
+        for voice in VOICES:
+            head = with_lead(voice_speech(first, voice), 0.3, 0.0)
+            pcm = np.concatenate([head, pause, with_lead(voice_speech(second, voice), 0.0, 0.3)])
+            partials: list[tuple[float, str]] = []
+            utterance = Utterance(asr, on_partial=lambda text: partials.append((utterance.duration_ms, text)))
+            await feed_in_real_time(utterance, pcm)
+            text = await utterance.finish()
+            # announced while the user paused, before the second phrase began
+            early = [t for ms, t in partials if ms < (head.size + pause.size) / 16]
+            assert early, (voice, first, partials)
+            early_errors.append(word_error_rate(first, early[-1]))
+            final_errors.append(word_error_rate(f"{first} {second}", text))
+            runs.append((voice, early[-1], text))
+    print(f"\nfirst phrase word error {np.mean(early_errors):.3f}, whole {np.mean(final_errors):.3f}: {runs}")
+    assert np.mean(early_errors) <= 0.2, runs
+    assert np.mean(final_errors) <= 0.15, runs
 
 
 async def test_release_after_a_short_pause_reuses_the_last_pass(asr):
