@@ -101,10 +101,10 @@ def _turn_count(data_dir: Path) -> int:
         return 0
 
 
-def _last_metrics(data_dir: Path) -> dict:
+def _last_turn(data_dir: Path) -> dict:
     files = sorted((data_dir / "conversations").glob("*.json"))
     try:
-        return json.loads(files[-1].read_text())["turns"][-1].get("metrics", {})
+        return json.loads(files[-1].read_text())["turns"][-1]
     except (ValueError, KeyError, IndexError):
         return {}
 
@@ -120,7 +120,7 @@ def _wait(condition, timeout_s: float, what: str, app: subprocess.Popen) -> bool
     return True
 
 
-def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path) -> dict:
+def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle_s: float = 10.0) -> dict:
     paths = AppPaths.from_env()
     clips = question_clips(paths.cache_dir)  # cached WAVs in the cache dir
     wavs = sorted((paths.cache_dir / "bench-questions").glob("*.wav"))
@@ -131,6 +131,7 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path) -> d
     log_path = work / ("app-hf.log" if hands_free else "app-ptt.log")
     samples: list[float] = []
     app_figures: list[dict] = []
+    heard: list[tuple[str, str]] = []  # (question, what the app stored as the user's words)
     lost = 0
     with ExitStack() as stack:
         display = _xvfb(stack)
@@ -146,7 +147,7 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path) -> d
             "AIWEBCAM_HANDS_FREE": "true" if hands_free else "false",
             "AIWEBCAM_AUDIO_INPUT_DEVICE": DEVICE,
             "AIWEBCAM_AUDIO_OUTPUT_DEVICE": DEVICE,
-            "AIWEBCAM_LLM_MAX_TOKENS": "96",  # as aiwebcam bench
+            "AIWEBCAM_LLM_MAX_TOKENS": "40",  # short replies: the first audio is what is measured
         })  # fmt: skip
         if llm:
             env.update({"AIWEBCAM_LLM_PROVIDER": "embedded", "AIWEBCAM_LLM_MODEL": llm})
@@ -173,10 +174,10 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path) -> d
             subprocess.run([*xdo, "windowfocus", "--sync", window_id], env=env, check=True)
         time.sleep(2.0)
         idle = None
-        if not hands_free:  # the window idle with its microphone armed (open, pre-roll only)
+        if not hands_free and idle_s:  # the window idle with its microphone armed (open, pre-roll only)
             from desktop_app.bench.idle import idle_cpu_percent
 
-            idle = round(idle_cpu_percent(app.pid, 10.0), 2)
+            idle = round(idle_cpu_percent(app.pid, idle_s), 2)
             print(f"idle CPU with the microphone armed: {idle} %", file=sys.stderr)
         for i in range(turns):
             wav = files[i % len(files)]
@@ -202,13 +203,16 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path) -> d
                 continue
             ms = (first - end_of_speech) / 16.0
             samples.append(ms)
-            metrics = _last_metrics(data_dir)
+            stored = _last_turn(data_dir)
+            metrics = stored.get("metrics", {})
             app_figures.append(metrics)
+            heard.append((QUESTIONS[i % len(QUESTIONS)], stored.get("user_text", "")))
             print(f"[{i + 1}/{turns}] {'hands-free' if hands_free else 'push-to-talk'}: {ms:.0f} ms "
                   f"(app: asr {metrics.get('asr_ms')}, ttft {metrics.get('llm_ttft_ms')}, "
                   f"first chunk {metrics.get('first_chunk_ms')}, v2v {metrics.get('v2v_ms')})", file=sys.stderr)  # fmt: skip
             _wait(lambda: speaker.quiet_for_s() >= 0.3, 300, "the reply to end", app)
     result = {"heard_ms": percentiles(samples), "turns": len(samples), "lost_presses": lost, "samples_ms": [round(s) for s in samples]}
+    result["heard"] = heard
     if idle is not None:
         result["idle_cpu_percent_armed"] = idle
     cpu_lines = re.findall(r"CPU from start to first audio: (.*)", log_path.read_text(errors="replace"))

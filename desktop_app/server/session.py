@@ -208,7 +208,8 @@ class Session:
 
     def press(self) -> None:
         """Push-to-talk down: interrupt the reply, keep the pre-roll, transcribe while held."""
-        self.audio_track.flush()  # the reply's queued audio stops with the press
+        if not self.capture.hands_free_on:
+            self.cancel()  # the reply stops with the press, even its still-queued audio
         if self.capture.press():
             self._send({"type": "recording", "on": True})
 

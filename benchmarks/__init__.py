@@ -1,0 +1,1 @@
+"""Benchmarks that need more than the package: devices, a browser (see each script)."""
