@@ -107,8 +107,6 @@ PHRASES = [
 LEADS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0]
 TAIL_S = 0.3
 PATHS = ("app", "fw", "fw+vad", "browser")
-
-
 TRIM_LEVEL = 0.01  # as tests/signals.py's trim(): each clip starts at its first sample above it
 
 

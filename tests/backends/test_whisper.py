@@ -43,13 +43,15 @@ LEADS = (0.0, 0.1, 0.3, 0.8)
 async def test_where_speech_starts_matters_no_more_than_for_faster_whispers_own_path(tiny):
     """The app's path (VAD trim, short window) against ``model.transcribe`` on the same model.
 
-    tiny.en's exact words differ between CPUs (CTranslate2's int8 kernels: AVX2 here,
-    AVX-512 elsewhere) and flip with a few milliseconds' shift of the speech, so this
+    tiny.en's exact words differ between CPUs (CTranslate2's int8 kernels: AVX2 on AMD,
+    AVX-512 on Intel) and flip with a few milliseconds' shift of the speech, so this
     compares the two paths over a set: 5 phrases x 2 voices x 4 leading silences = 40
-    clips, 0.3 s of silence after each. Margins (measured on an AVX2 AMD EPYC, see
-    docs/benchmarks.md): the app's mean word error is at most faster-whisper's + 0.03
-    (about one word in 20 clips); the first word is right in at least 36 of 40 clips
-    and in at least 8 of the 10 that start at the first sample.
+    clips, 0.3 s of silence after each. Measured on an AMD EPYC (CTranslate2 on AVX2, see
+    docs/benchmarks.md): app 0.029 and 38/40 first words (9/10 at lead 0), faster-whisper
+    0.034 and 36/40; the code before issue 11 gave 0.079 and 35/40. Margins: the app's
+    mean word error is at most faster-whisper's + 0.03 (about 7 more wrong words over the
+    40 clips); the first word is right in at least 36 of 40 clips and in at least 8 of
+    the 10 that start at the first sample.
     """
     await tiny.load()
     model = tiny._model

@@ -139,9 +139,9 @@ async def test_pre_roll_keeps_the_first_word(asr):
     """Over 6 phrases x 2 voices (0.8 s of silence before each): the turn's audio starts
     at least 100 ms before the first sound in every clip, and Whisper hears the first
     word in at least 10 of the 12, with a mean word error of at most 0.15 (measured on
-    an AVX2 AMD EPYC: 12/12, 0.024). tiny.en's exact words differ between CPUs
-    (CTranslate2's int8 kernels) and flip with a few milliseconds' shift, so two first
-    words may go. Without the pre-roll the turn's audio starts at Silero's first speech
+    an AMD EPYC, CTranslate2 on AVX2: 12/12, 0.024). tiny.en's exact words differ
+    between CPUs (CTranslate2's int8 kernels) and flip with a few milliseconds' shift, so
+    two first words may go. Without the pre-roll the turn's audio starts at Silero's first speech
     window, at or after the first sound, and the first check fails for every clip (Whisper
     itself still guesses most clipped first words: 11/12 measured)."""
     await asr.load()

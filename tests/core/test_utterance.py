@@ -37,10 +37,11 @@ async def test_phrases_are_transcribed_while_the_user_talks(asr):
 
     In every run the first phrase is announced while the user pauses, before the second
     phrase starts; over the set its word error is at most 0.2 on average, the whole
-    transcript's at most 0.15 (measured on an AVX2 AMD EPYC: 0.000 and 0.017). tiny.en's
-    exact words differ between CPUs (CTranslate2's int8 kernels: "part on the kitchen
-    light" on one, "Turn on the kitchen lights." on another), so single clips are not
-    checked: a margin of 0.2 is one wrong word in each of the six first phrases.
+    transcript's at most 0.15 (measured on an AMD EPYC, CTranslate2 on AVX2: 0.000 and
+    0.017). tiny.en's exact words differ between CPUs (CTranslate2's int8 kernels: "part
+    on the kitchen light" on one, "Turn on the kitchen lights." on another), so single
+    clips are not checked: a margin of 0.2 is one wrong word in each of the six first
+    phrases.
     """
     await asr.load()
     pause = np.zeros(16000, dtype=np.float32)

@@ -5,7 +5,7 @@ two-word question as for a full window (about 350 ms for tiny.en int8 on 2 cores
 Whisper's encoder also accepts a shorter window (whisper.cpp's ``audio_ctx``). The
 window here is 0.3 s of silence, the speech, half a second of silence, then padding up
 to 15 s: a whole transcription of a push-to-talk question takes ~200 ms instead of
-~500 ms. Clips longer than 20 s go through faster-whisper's own path.
+~420 ms (2 cores). Clips longer than 20 s go through faster-whisper's own path.
 
 Where the speech starts matters (issue 11, measured with ``benchmarks/asr_leads.py``):
 
@@ -21,7 +21,7 @@ Where the speech starts matters (issue 11, measured with ``benchmarks/asr_leads.
   word error on both test voices; with silent samples every window from 10 to 30 s
   was worse on the espeak-ng voice ("capital and friends").
 * Windows under ~15 s with that padding make the decoder repeat the sentence ("turn on
-  the kitchen lights turn on my kitchen lights" in 10 of 352 clips at 12 s, 1 at 15 s);
+  the kitchen lights turn on my kitchen lights" in 8 of 352 clips at 12 s, 1 at 15 s);
   the repetition check below catches what is left.
 
 Run-on guard: the shortened window sometimes lets the decoder run on past the speech
