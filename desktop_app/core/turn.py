@@ -23,9 +23,6 @@ from typing import Callable
 
 import numpy as np
 
-from desktop_app.backends.asr.base import SpeechRecognizer
-from desktop_app.backends.llm.base import ChatModel
-from desktop_app.backends.tts.base import SpeechSynthesizer
 from desktop_app.core.chunker import SpeechChunk, SpeechChunker
 from desktop_app.core.conversation import Conversation, TurnRecord
 from desktop_app.core.end_of_turn import EndOfTurnModel
@@ -43,6 +40,7 @@ from desktop_app.core.events import (
     TurnStarted,
 )
 from desktop_app.core.metrics import TurnMetrics, now_ms
+from desktop_app.core.ports import ChatModel, SpeechRecognizer, SpeechSynthesizer
 from desktop_app.core.sinks import AudioSink, last_played
 from desktop_app.core.utterance import Utterance
 from desktop_app.errors import AppError

@@ -16,8 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from desktop_app.backends.asr.base import SAMPLE_RATE, SpeechRecognizer
 from desktop_app.backends.asr.vad import speech_timestamps
+from desktop_app.core.ports import SAMPLE_RATE, SpeechRecognizer
 from desktop_app.core.threads import ModelThread
 
 _vad_thread: ModelThread | None = None
