@@ -76,13 +76,13 @@ def bench_engine(turns: int, llm: str | None) -> dict:
 # ---- the window --------------------------------------------------------------------------
 
 
-def _xvfb(stack: ExitStack) -> str:
+def _xvfb(stack: ExitStack, size: str = "1280x800x24") -> str:
     for number in range(90, 140):
         if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
             break
     else:
         raise RuntimeError("no free X display")
-    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+    proc = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", size, "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     stack.callback(lambda: (proc.terminate(), proc.wait(timeout=10)))
     deadline = time.monotonic() + 30
@@ -91,6 +91,15 @@ def _xvfb(stack: ExitStack) -> str:
             raise RuntimeError("Xvfb did not start")
         time.sleep(0.1)
     return f":{number}"
+
+
+def stop_app(app: subprocess.Popen) -> None:
+    """SIGTERM (the app saves and closes), then SIGKILL after 30 s."""
+    app.send_signal(signal.SIGTERM)
+    try:
+        app.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        app.kill()
 
 
 def _turn_count(data_dir: Path) -> int:
@@ -109,6 +118,12 @@ def _last_turn(data_dir: Path) -> dict:
         return {}
 
 
+def _press_outcomes(log_path: Path) -> list[str]:
+    """'submitted' or 'dropped (why)' for each push-to-talk press so far, from the app's log."""
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    return [m.group(1) for m in re.finditer(r"capture: press (submitted|dropped \([^)]*\))", text)]
+
+
 def _wait(condition, timeout_s: float, what: str, app: subprocess.Popen) -> bool:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -118,6 +133,51 @@ def _wait(condition, timeout_s: float, what: str, app: subprocess.Popen) -> bool
             return False
         time.sleep(0.02)
     return True
+
+
+def app_env(pulse_env: dict[str, str], display: str, config_dir: Path, data_dir: Path, ready: Path,
+            extra_env: dict[str, str]) -> dict[str, str]:  # fmt: skip
+    """The environment of the real app on ``display`` and the PulseAudio devices; it writes
+    ``ready`` once its models are loaded."""
+    env = {k: v for k, v in pulse_env.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env.update({
+        "DISPLAY": display,
+        "AIWEBCAM_DATA_DIR": str(data_dir),
+        "AIWEBCAM_CONFIG_DIR": str(config_dir),
+        "AIWEBCAM_READY_FILE": str(ready),
+        "AIWEBCAM_AUDIO_INPUT_DEVICE": DEVICE,
+        "AIWEBCAM_AUDIO_OUTPUT_DEVICE": DEVICE,
+        **extra_env,
+    })  # fmt: skip
+    return env
+
+
+def launch_app(stack: ExitStack, env: dict[str, str], log_path: Path, args: tuple[str, ...] = (),
+               prefix: tuple[str, ...] = ()) -> subprocess.Popen:  # fmt: skip
+    """``aiwebcam -v ARGS`` logging to ``log_path``; stopped (SIGTERM, then SIGKILL) with ``stack``."""
+    log = open(log_path, "wb")
+    stack.callback(log.close)
+    app = subprocess.Popen([*prefix, str(VENV_BIN / "aiwebcam"), *args, "-v"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    stack.callback(stop_app, app)
+    return app
+
+
+def start_window(stack: ExitStack, display: str, pulse_env: dict[str, str], work: Path, data_dir: Path, ready: Path,
+                 log_path: Path, hands_free: bool, extra_env: dict[str, str], llm: str | None) -> tuple[dict[str, str], subprocess.Popen]:
+    """The real app (``aiwebcam -v``) in a window on ``display``, on the PulseAudio devices,
+    ready (models loaded) and focused (push-to-talk keys reach it). Returns (env, process)."""
+    extra = {"AIWEBCAM_HANDS_FREE": "true" if hands_free else "false", **extra_env}
+    if llm:
+        extra.update({"AIWEBCAM_LLM_PROVIDER": "embedded", "AIWEBCAM_LLM_MODEL": llm})
+    env = app_env(pulse_env, display, work / "config", data_dir, ready, extra)
+    app = launch_app(stack, env, log_path)
+    if not _wait(ready.exists, 600, "the models", app):
+        raise RuntimeError("the app did not get ready")
+    if not hands_free:
+        found = subprocess.run(["xdotool", "search", "--sync", "--name", "AI Webcam"], env=env, capture_output=True, text=True)
+        subprocess.run(["xdotool", "windowfocus", "--sync", found.stdout.split()[0]], env=env, check=True)
+    time.sleep(2.0)
+    return env, app
 
 
 def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle_s: float = 10.0) -> dict:
@@ -138,41 +198,11 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle
         pulse_dir = work / ("pulse-hf" if hands_free else "pulse-ptt")
         pulse_dir.mkdir(parents=True, exist_ok=True)
         pulse_env = stack.enter_context(private_pulse(pulse_dir))
-        env = {k: v for k, v in pulse_env.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-        env.update({
-            "DISPLAY": display,
-            "AIWEBCAM_DATA_DIR": str(data_dir),
-            "AIWEBCAM_CONFIG_DIR": str(work / "config"),
-            "AIWEBCAM_READY_FILE": str(ready),
-            "AIWEBCAM_HANDS_FREE": "true" if hands_free else "false",
-            "AIWEBCAM_AUDIO_INPUT_DEVICE": DEVICE,
-            "AIWEBCAM_AUDIO_OUTPUT_DEVICE": DEVICE,
-            "AIWEBCAM_LLM_MAX_TOKENS": "40",  # short replies: the first audio is what is measured
-        })  # fmt: skip
-        if llm:
-            env.update({"AIWEBCAM_LLM_PROVIDER": "embedded", "AIWEBCAM_LLM_MODEL": llm})
         speaker = SpeakerMonitor(pulse_env)
         stack.callback(speaker.stop)
-        log = open(log_path, "wb")
-        stack.callback(log.close)
-        app = subprocess.Popen([str(VENV_BIN / "aiwebcam"), "-v"], env=env, stdout=log, stderr=subprocess.STDOUT)
-
-        def stop_app() -> None:
-            app.send_signal(signal.SIGTERM)
-            try:
-                app.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                app.kill()
-
-        stack.callback(stop_app)
-        if not _wait(ready.exists, 600, "the models", app):
-            raise RuntimeError("the app did not get ready")
+        env, app = start_window(stack, display, pulse_env, work, data_dir, ready, log_path, hands_free,
+                                {"AIWEBCAM_LLM_MAX_TOKENS": "40"}, llm)  # short replies: the first audio is measured  # fmt: skip
         xdo = ["xdotool"]
-        if not hands_free:
-            found = subprocess.run([*xdo, "search", "--sync", "--name", "AI Webcam"], env=env, capture_output=True, text=True)
-            window_id = found.stdout.split()[0]
-            subprocess.run([*xdo, "windowfocus", "--sync", window_id], env=env, check=True)
-        time.sleep(2.0)
         idle = None
         if not hands_free and idle_s:  # the window idle with its microphone armed (open, pre-roll only)
             from desktop_app.bench.idle import idle_cpu_percent
@@ -192,12 +222,20 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle
             else:
                 subprocess.run([*xdo, "keyup", "space"], env=env, check=True)
                 end_of_speech = speaker.samples
-            got_turn = _wait(lambda: _turn_count(data_dir) > before, 60, "the turn", app)
+            if not hands_free:  # the app says what became of the press (its -v log)
+                presses = _press_outcomes(log_path)
+                _wait(lambda: len(_press_outcomes(log_path)) > len(presses), 60, "the press's outcome", app)
+                outcome = _press_outcomes(log_path)[len(presses):]
+                if not outcome or outcome[0] != "submitted":
+                    lost += 1
+                    print(f"[{i + 1}/{turns}] lost: {outcome[0] if outcome else 'no turn'}", file=sys.stderr)
+                    continue
+            got_turn = _wait(lambda: _turn_count(data_dir) > before, 600, "the turn", app)  # (a busy machine is slow, not lossy)
             if not got_turn:
                 lost += 1
                 print(f"[{i + 1}/{turns}] lost: no turn", file=sys.stderr)
                 continue
-            _wait(lambda: speaker.first_loud_after(end_of_speech) is not None, 60, "the reply's sound", app)
+            _wait(lambda: speaker.first_loud_after(end_of_speech) is not None, 300, "the reply's sound", app)
             first = speaker.first_loud_after(end_of_speech)
             if first is None:
                 continue

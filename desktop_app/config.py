@@ -15,7 +15,7 @@ import json
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import platformdirs
 
@@ -101,6 +101,11 @@ class Settings:
     llm_api_key_in_keyring: bool = False
     # Send the current frame with the words. None: decided from the model name.
     llm_vision: bool | None = None
+    # A model that cannot see images is given the text OCR reads from the camera or
+    # screen (in-process, offline); off: it is told that it cannot see the view.
+    read_text_in_view: bool = True
+    # A model that can see gets the image; True: the OCR text goes along with it.
+    text_in_view_with_image: bool = False
     llm_max_tokens: int = 512
     llm_temperature: float = 0.7
     llm_threads: int = 0  # 0: one per core
@@ -128,6 +133,9 @@ class Settings:
     audio_input_device: str = ""
     audio_output_device: str = ""
     push_to_talk_key: str = "Space"
+    # The key also talks while another window has the focus (a global hotkey: X11 only, and
+    # not Space, which the grab would take from every application).
+    push_to_talk_global: bool = False
     # The window keeps its microphone open (armed) so no word is lost at a press; nothing
     # is kept but the last 300 ms until you talk. True: it closes while the window is
     # minimized or hidden (hands-free on keeps it open: it is listening).
@@ -258,8 +266,16 @@ def env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def load_settings(paths: AppPaths | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Defaults, then the settings file, then the environment."""
+def load_settings(
+    paths: AppPaths | None = None,
+    env: Mapping[str, str] | None = None,
+    load_key: Callable[[], str] | None = None,
+) -> Settings:
+    """Defaults, then the settings file, then the environment.
+
+    ``load_key`` reads the API key from where it is kept when the file says it is not in
+    the file (the app passes ``desktop_app.key_store.load_api_key``: the system keyring).
+    """
     paths = paths or AppPaths.from_env(env)
     env = os.environ if env is None else env
     settings = Settings()
@@ -271,10 +287,8 @@ def load_settings(paths: AppPaths | None = None, env: Mapping[str, str] | None =
         if not isinstance(stored, dict):
             raise ConfigError(f"settings file {paths.settings_file} is not a JSON object")
         settings = settings.updated(stored)
-    if settings.llm_api_key_in_keyring and not settings.llm_api_key:
-        from desktop_app.key_store import load_api_key
-
-        settings = dataclasses.replace(settings, llm_api_key=Secret(load_api_key()))
+    if settings.llm_api_key_in_keyring and not settings.llm_api_key and load_key is not None:
+        settings = dataclasses.replace(settings, llm_api_key=Secret(load_key()))
     return settings.updated(env_overrides(env))
 
 

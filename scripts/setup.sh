@@ -55,4 +55,7 @@ echo "setup: installing Python packages into .venv (first time: several minutes)
 # Smart Turn v3 (hands-free end of turn, BSD-2) is an ONNX file inside the pipecat-ai wheel;
 # only the file is used, so none of pipecat's dependencies are installed.
 .venv/bin/python -m pip install -q --no-deps pipecat-ai==1.14.0
+# RapidOCR (PP-OCRv4, Apache-2.0) ships its ONNX models in the wheel; its dependencies are
+# in pyproject.toml, with OpenCV's headless build (the regular one clashes with PySide6).
+.venv/bin/python -m pip install -q --no-deps rapidocr-onnxruntime==1.4.4
 echo "setup: done"

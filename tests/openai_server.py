@@ -38,6 +38,7 @@ from aiohttp import web
 from desktop_app.backends.asr.base import SAMPLE_RATE, SpeechRecognizer
 from desktop_app.backends.tts.base import SpeechSynthesizer
 from desktop_app.media.opus import FRAME_SAMPLES, OPUS_RATE
+from tests.loopback_http import LoopbackHttpServer
 
 DEFAULT_REPLY = (
     "Sure, here is a short answer. A list in Python keeps its items in order, "
@@ -100,7 +101,7 @@ def decode_audio_16k(data: bytes) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, dtype=np.float32)
 
 
-class FakeOpenAIServer:
+class FakeOpenAIServer(LoopbackHttpServer):
     """An OpenAI-compatible HTTP server on 127.0.0.1 (see the module docstring).
 
     ``chunk_delay_s`` (chat, per piece) and ``audio_piece_delay_s`` (speech) may be
@@ -140,43 +141,29 @@ class FakeOpenAIServer:
             recognizer = WhisperRecognizer("tiny.en")
         self.synthesizer = synthesizer
         self.recognizer = recognizer
-        self._runner: web.AppRunner | None = None
-        self.port = 0
+        super().__init__()
 
     # ---- lifecycle ------------------------------------------------------------------
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    async def start(self) -> None:
-        """Load the models, then listen on an ephemeral port."""
-        await asyncio.gather(self.synthesizer.load(), self.recognizer.load())
+    def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._check_key], client_max_size=64 << 20)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/audio/speech", self._speech)
         app.router.add_post("/v1/audio/transcriptions", self._transcriptions)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.port = int(self._runner.addresses[0][1])
+        return app
+
+    async def start(self) -> None:
+        """Load the models, then listen on an ephemeral port."""
+        await asyncio.gather(self.synthesizer.load(), self.recognizer.load())
+        await super().start()
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await super().stop()
         own_tts, own_asr = self._own_models
         if own_tts:
             await self.synthesizer.aclose()
         if own_asr:
             await self.recognizer.aclose()
-
-    async def __aenter__(self) -> "FakeOpenAIServer":
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # ---- middleware -----------------------------------------------------------------
 

@@ -91,3 +91,34 @@ def test_default_qwen_model_answers_offline(aiwebcam_cmd):
     assert "qwen2.5-coder-1.5b" in data["backends"]["llm"]
     assert "rome" in data["reply"].lower()
     assert data["audio_seconds"] > 0.5
+
+
+QWEN = {"AIWEBCAM_LLM_MODEL": "qwen2.5-coder-1.5b", "AIWEBCAM_LLM_MAX_TOKENS": "120"}
+
+
+def test_ask_reads_the_text_on_a_screenshot_offline(aiwebcam_cmd, tmp_path):
+    """A spoken question about a screenshot; the text-only default model gets its text (OCR)."""
+    from tests.pictures import ERROR_CODE, error_screen, save_png
+
+    shot = save_png(error_screen(), tmp_path / "screen.png")
+    prefix = ("unshare", "-n") if can_cut_network() else ()
+    question = piper_wav("What error code is on my screen?")  # "What is the error code" is heard "What is the air coat" by tiny.en on AMD
+    result = run(aiwebcam_cmd, "ask", str(question), "--image", str(shot), "--json", env_extra=QWEN, prefix=prefix)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    assert word_error_rate("what error code is on my screen", data["transcript"]) <= 0.3, data["transcript"]
+    assert ERROR_CODE in data["reply"].replace(",", ""), data["reply"]
+    assert data["metrics"]["view_wait_ms"] is not None
+
+
+def test_ask_about_a_picture_without_text_says_it_cannot_see_it(aiwebcam_cmd, tmp_path):
+    from tests.pictures import CANNOT_SEE, picture_without_text, save_png
+
+    picture = save_png(picture_without_text(), tmp_path / "picture.png")
+    replies = []
+    for question in ("What is in this picture?", "Describe what you see."):
+        result = run(aiwebcam_cmd, "ask", "--text", question, "--image", str(picture), "--json", env_extra=QWEN)
+        assert result.returncode == 0, result.stderr
+        replies.append(json.loads(result.stdout.strip().splitlines()[-1])["reply"])
+    assert any(CANNOT_SEE.search(r) for r in replies), replies
+    assert not any(w in r.lower() for r in replies for w in ("yellow", "circle")), replies

@@ -6,7 +6,7 @@ import os
 import re
 import subprocess
 
-from desktop_app.commands.self_test import word_error_rate
+from desktop_app.spoken_check import word_error_rate
 
 
 def test_word_error_rate() -> None:

@@ -7,6 +7,7 @@ from desktop_app.backends.llm.base import ChatModel
 from desktop_app.backends.tts.base import SpeechSynthesizer
 from desktop_app.bundled_models import Progress
 from desktop_app.config import AppPaths, Settings
+from desktop_app.core.sight import system_prompt as sight_prompt
 from desktop_app.core.turn import Backends
 from desktop_app.errors import ConfigError
 
@@ -37,7 +38,7 @@ def make_llm(settings: Settings, paths: AppPaths, progress: Progress | None = No
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
             progress=progress,
-            system_prompt=settings.system_prompt,
+            system_prompt=sight_prompt(settings.system_prompt, vision=False),
         )
     if provider == "openai":
         from desktop_app.backends.llm.openai_chat import OpenAIChatModel
@@ -66,6 +67,13 @@ def make_tts(settings: Settings) -> SpeechSynthesizer:
     raise ConfigError(f"unknown TTS provider {settings.tts_provider!r}: use 'piper' or 'openai'")
 
 
+def make_vad():
+    """Silero (the model inside faster-whisper's wheel): used whatever recognizes the words."""
+    from desktop_app.backends.asr.vad import SileroVoiceActivity
+
+    return SileroVoiceActivity()
+
+
 def make_turn_model(settings: Settings):
     """Smart Turn v3 when it is installed and wanted; None: hands-free uses the pause alone."""
     if not settings.smart_turn:
@@ -75,12 +83,24 @@ def make_turn_model(settings: Settings):
     return SmartTurnModel() if bundled_model_path() is not None else None
 
 
+def make_reader(settings: Settings):
+    """The OCR that reads the view for a model that cannot see (or along with the image)."""
+    wanted = settings.text_in_view_with_image if settings.resolved_vision() else settings.read_text_in_view
+    if not wanted:
+        return None
+    from desktop_app.backends.ocr.rapid_ocr import RapidTextReader
+
+    return RapidTextReader()
+
+
 def make_backends(settings: Settings, paths: AppPaths, progress: Progress | None = None) -> Backends:
     return Backends(
         asr=make_asr(settings, paths, progress),
         llm=make_llm(settings, paths, progress),
         tts=make_tts(settings),
+        vad=make_vad(),
         turn=make_turn_model(settings),
+        reader=make_reader(settings),
     )
 
 
@@ -88,4 +108,10 @@ def make_engine(settings: Settings, paths: AppPaths, progress: Progress | None =
     """An :class:`~desktop_app.core.engine.Engine` wired to the configured backends."""
     from desktop_app.core.engine import Engine, default_store
 
-    return Engine(make_backends(settings, paths, progress), default_store(paths.data_dir), settings.system_prompt, conversation)
+    return Engine(
+        make_backends(settings, paths, progress),
+        default_store(paths.data_dir),
+        settings.system_prompt,
+        conversation,
+        view_text_with_image=settings.text_in_view_with_image,
+    )

@@ -7,9 +7,14 @@ import openai
 from desktop_app.errors import EndpointError, redact
 
 
-def endpoint_error(exc: Exception, what: str, base_url: str, api_key: str = "") -> EndpointError:
+def endpoint_error(exc: Exception, what: str, base_url: str, api_key: str = "", mid_reply: bool = False) -> EndpointError:
+    """``mid_reply``: the endpoint had answered and the error came while its reply streamed."""
     where = base_url or "https://api.openai.com/v1"
-    if isinstance(exc, openai.APITimeoutError):
+    if mid_reply and isinstance(exc, openai.APITimeoutError):
+        msg = f"the {what} endpoint at {where} stopped sending in the middle of the reply (timed out); the reply is cut short"
+    elif mid_reply and isinstance(exc, openai.APIConnectionError):
+        msg = f"the {what} endpoint at {where} closed the connection in the middle of the reply; the reply is cut short"
+    elif isinstance(exc, openai.APITimeoutError):
         msg = f"the {what} endpoint at {where} timed out"
     elif isinstance(exc, openai.APIConnectionError):
         msg = f"cannot reach the {what} endpoint at {where}"

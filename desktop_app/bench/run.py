@@ -115,7 +115,10 @@ async def run_bench(engine: Engine, clips: list[tuple[str, np.ndarray]], turns: 
     result = BenchResult()
     sink = PacedSink()
     sink.start()
-    engine.sinks[:] = [sink]
+    others = engine.sinks
+    for other in others:  # the benchmark's sink alone says when the reply is heard
+        engine.remove_sink(other)
+    engine.add_sink(sink)
     try:
         # One unmeasured turn: first-use costs (allocations, caches) are not latency.
         await streamed_turn(engine, sink, *clips[0])
@@ -127,5 +130,8 @@ async def run_bench(engine: Engine, clips: list[tuple[str, np.ndarray]], turns: 
             if progress:
                 progress(i + 1, turns, sample, result.baseline_v2v_ms[-1])
     finally:
+        engine.remove_sink(sink)
+        for other in others:
+            engine.add_sink(other)
         await sink.aclose()
     return result

@@ -10,6 +10,8 @@ from desktop_app.backends.factory import make_engine
 from desktop_app.config import AppPaths, Settings
 from desktop_app.core.events import Event, ReplyDelta, TurnError
 from desktop_app.core.metrics import now_ms
+from desktop_app.core.model_wait import WaitingForModel
+from desktop_app.core.ports import SAMPLE_RATE
 from desktop_app.core.sinks import CollectingSink
 from desktop_app.core.turn import TurnInput
 from desktop_app.errors import AppError, NoSpeechError
@@ -33,20 +35,28 @@ async def run_ask(args: argparse.Namespace, settings: Settings, paths: AppPaths)
 
     progress = StderrProgress(quiet=args.json and not sys.stderr.isatty())
     engine = make_engine(settings, paths, progress)
+    engine.set_view_source("picture")
     if args.conversation:
         engine.open_conversation(args.conversation)
     elif args.continue_latest:
         latest = engine.store.latest()
         if latest is not None:
-            engine.conversation = latest
+            engine.continue_conversation(latest)
     sink = CollectingSink()
     engine.add_sink(sink)
     errors: list[str] = []
     streaming = not args.json
 
+    waiting: list[WaitingForModel] = []
+
     def on_event(event: Event) -> None:
         if isinstance(event, TurnError):
             errors.append(event.message)
+        elif isinstance(event, WaitingForModel):
+            if not waiting:  # once: the user knows it is the model, not this program
+                gap = "\n" if streaming and sys.stdout.isatty() else ""
+                print(f"{gap}aiwebcam: {event.line}", file=sys.stderr, flush=True)
+            waiting.append(event)
         elif isinstance(event, ReplyDelta) and streaming:
             sys.stdout.write(event.text)
             sys.stdout.flush()
@@ -76,7 +86,7 @@ async def run_ask(args: argparse.Namespace, settings: Settings, paths: AppPaths)
         "transcript": turn.user_text,
         "reply": turn.reply_text,
         "audio_seconds": round(sink.audio_ms / 1000.0, 3),
-        "input_audio_seconds": round(audio.size / 16000, 3) if audio is not None else 0.0,
+        "input_audio_seconds": round(audio.size / SAMPLE_RATE, 3) if audio is not None else 0.0,
         "metrics": turn.metrics.as_dict(),
         "load_ms": round(load_ms, 1),
         "interrupted": turn.interrupted,

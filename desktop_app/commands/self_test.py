@@ -12,10 +12,8 @@ small model for a quick check.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
@@ -24,40 +22,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, TextIO
 
-QUESTION_TEXT = "What is the capital of France?"
-QUESTION_FILE = "self_test_question.wav"
-SPOKEN_CHECK = "The weather is nice today, so we can take a walk in the park."
-MAX_WORD_ERROR = 0.34  # at most 2 of the 6 words wrong
+from desktop_app.core.ports import SAMPLE_RATE
+from desktop_app.spoken_check import (
+    MAX_WORD_ERROR,
+    QUESTION_TEXT,
+    SPOKEN_CHECK,
+    QuestionMissing,
+    find_question,
+    is_frozen,
+    offline_settings,
+    word_error_rate,
+)
 
-
-def is_frozen() -> bool:
-    return bool(getattr(sys, "frozen", False))
-
-
-def resource_dirs() -> list[Path]:
-    """Where the app's ``resources/`` folder may be: the bundle, then the source checkout."""
-    dirs = []
-    if is_frozen():
-        dirs.append(Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent)) / "resources")
-    dirs.append(Path(__file__).resolve().parents[2] / "resources")
-    return dirs
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level Levenshtein distance / reference words, case and punctuation ignored."""
-
-    def words(text: str) -> list[str]:
-        return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
-
-    ref, hyp = words(reference), words(hypothesis)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / len(ref)
 
 
 class StepFailed(Exception):
@@ -83,7 +59,7 @@ class Report:
         try:
             detail = fn()
             ok = True
-        except StepFailed as exc:
+        except (StepFailed, QuestionMissing) as exc:
             detail, ok = str(exc), False
         except Exception as exc:  # a self-test reports every failure, never crashes
             detail, ok = f"{type(exc).__name__}: {' '.join(str(exc).split())}", False
@@ -97,7 +73,7 @@ class Report:
         try:
             detail = await fn()
             ok = True
-        except StepFailed as exc:
+        except (StepFailed, QuestionMissing) as exc:
             detail, ok = str(exc), False
         except Exception as exc:
             detail, ok = f"{type(exc).__name__}: {' '.join(str(exc).split())}", False
@@ -115,7 +91,7 @@ class Report:
 
 
 def check_models(settings) -> str:
-    from desktop_app.bundled_models import QWEN_GGUF, _part_paths, bundled_file, package_dir, piper_voice, whisper_model_dir
+    from desktop_app.bundled_models import QWEN_GGUF, bundled_file, bundled_llm, package_dir, part_paths, piper_voice, whisper_model_dir
 
     found = []
     whisper = Path(whisper_model_dir("tiny.en", Path(tempfile.gettempdir())) or "")
@@ -136,11 +112,11 @@ def check_models(settings) -> str:
         if not (espeak / name).is_file():
             raise StepFailed(f"Piper's espeak-ng data incomplete: {espeak / name} missing")
     found.append("espeak-ng en")
-    llm = settings.resolved_llm_model().lower()
-    if llm in ("qwen2.5-coder-1.5b", "qwen", "default") and bundled_file(QWEN_GGUF):
+    llm = bundled_llm(settings.resolved_llm_model())
+    if llm == "qwen2.5-coder-1.5b" and bundled_file(QWEN_GGUF):
         found.append(f"qwen2.5-coder-1.5b ({bundled_file(QWEN_GGUF).stat().st_size / 2**20:.0f} MiB, in the bundle)")
-    elif llm in ("qwen2.5-coder-1.5b", "qwen", "default"):
-        parts = _part_paths(QWEN_GGUF)  # raises when a piece is missing
+    elif llm == "qwen2.5-coder-1.5b":
+        parts = part_paths(QWEN_GGUF)  # raises when a piece is missing
         size = sum(p.stat().st_size for p in parts)
         if size != QWEN_GGUF.size:
             raise StepFailed(f"Qwen pieces add up to {size} bytes, expected {QWEN_GGUF.size}")
@@ -217,14 +193,6 @@ def check_native() -> str:
     )
 
 
-def find_question() -> Path:
-    for folder in resource_dirs():
-        path = folder / QUESTION_FILE
-        if path.is_file():
-            return path
-    raise StepFailed(f"{QUESTION_FILE} not found in {', '.join(str(d) for d in resource_dirs())}")
-
-
 # ---- the command --------------------------------------------------------------------
 
 
@@ -256,26 +224,15 @@ async def _run(report: Report) -> None:
 
     from desktop_app.config import Settings
     from desktop_app.errors import AppError
+    from desktop_app.key_store import load_api_key
 
     paths = AppPaths.from_env()
     try:
-        settings = load_settings(paths)
+        settings = load_settings(paths, load_key=load_api_key)
     except AppError as exc:
         report.record("settings", False, 0.0, f"{exc} (checking with the defaults)")
         settings = Settings()
-    # Always the embedded models: a self-test must not depend on a service or a key.
-    settings = dataclasses.replace(
-        settings,
-        llm_provider="embedded",
-        llm_model=_embedded_llm(settings.llm_model),
-        asr_provider="embedded",
-        asr_model="tiny.en",
-        asr_language="",
-        tts_provider="piper",
-        tts_voice=settings.tts_voice if settings.tts_provider == "piper" else "",
-        llm_temperature=0.0,
-        llm_max_tokens=64,
-    )
+    settings = offline_settings(settings)
 
     models_ok = report.run("models found", lambda: check_models(settings))
     report.run("native libraries", check_native)
@@ -288,7 +245,7 @@ async def _run(report: Report) -> None:
 
         path = find_question()
         question["audio"] = load_audio(path)
-        return f"{path.name}, {question['audio'].size / 16000:.1f} s: {QUESTION_TEXT!r}"
+        return f"{path.name}, {question['audio'].size / SAMPLE_RATE:.1f} s: {QUESTION_TEXT!r}"
 
     report.run("spoken question", load_question)
     if not models_ok:
@@ -317,13 +274,6 @@ async def _run(report: Report) -> None:
                     report.record("full turn", False, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}")
         finally:
             await engine.aclose()
-
-
-def _embedded_llm(name: str) -> str:
-    """The configured model when it is an embedded one, else the default (Qwen)."""
-    if name.lower() in ("qwen2.5-coder-1.5b", "qwen", "default", "smollm2-135m", "smollm2") or name.lower().endswith(".gguf"):
-        return name
-    return ""
 
 
 def _load(backend):
@@ -391,13 +341,15 @@ async def _turn(report: Report, engine, audio) -> None:
         # Piper (with the bundled espeak-ng data) -> Opus -> decode -> Whisper.
         import numpy as np
 
+        from desktop_app.core.ports import SAMPLE_RATE
+        from desktop_app.media.audio_file import resample
         from desktop_app.media.opus import OpusDecoder
 
         decoder = OpusDecoder()
         parts = [decoder.decode(p) async for p in _tts_packets(engine.backends.tts, SPOKEN_CHECK)]
         pcm48 = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         pad = np.zeros(8000, dtype=np.float32)  # half a second of silence around it, as a person leaves
-        pcm16 = np.concatenate([pad, _resample(pcm48, OPUS_RATE, 16000), pad])
+        pcm16 = np.concatenate([pad, resample(pcm48, OPUS_RATE, SAMPLE_RATE), pad])
         heard = (await engine.backends.asr.transcribe(pcm16)).text
         wer = word_error_rate(SPOKEN_CHECK, heard)
         if wer > MAX_WORD_ERROR:
@@ -410,15 +362,3 @@ async def _turn(report: Report, engine, audio) -> None:
 async def _tts_packets(tts, text: str):
     async for packet in tts.synthesize(text):
         yield packet
-
-
-def _resample(pcm, rate: int, target: int):
-    import av
-    import numpy as np
-
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=target)
-    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm, dtype=np.float32).reshape(1, -1), format="flt", layout="mono")
-    frame.sample_rate = rate
-    out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)

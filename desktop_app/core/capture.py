@@ -16,8 +16,11 @@ Push-to-talk:
   key is held, and the LLM primed with the known words) and hands it the pre-roll, so a
   word spoken together with the press is kept;
 * :meth:`SpeechCapture.release` is the end of speech. After ``tail_ms`` (audio that is
-  still on its way: 80 ms of RTP for a browser, 0 for a local device) the utterance is
-  submitted as a turn with the frame of that moment. A press shorter than
+  still on its way: 80 ms of RTP for a browser) the utterance is submitted as a turn
+  with the frame of that moment. A local microphone (``tail_ends_with_block``) delivers
+  each block as soon as it is captured, so the tail ends with the first block captured
+  after the release (at least ``min_tail_ms``, at most ``tail_ms``): on 100 ms blocks
+  half a block on average instead of a whole one. A press shorter than
   ``min_press_ms`` is taken as accidental: dropped, no turn;
 * a press during that tail resumes the same utterance (the user went on talking).
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Union
@@ -43,12 +47,12 @@ import numpy as np
 from desktop_app.core.engine import Engine
 from desktop_app.core.hands_free import EchoFilter, HandsFree, HandsFreeEvent, HandsFreeOptions
 from desktop_app.core.metrics import now_ms
+from desktop_app.core.ports import SAMPLE_RATE
 from desktop_app.core.turn import Turn, TurnInput
 from desktop_app.core.utterance import Utterance
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 
 FrameSource = Callable[[], Union[bytes, None, Awaitable[Union[bytes, None]]]]
 
@@ -57,6 +61,8 @@ FrameSource = Callable[[], Union[bytes, None, Awaitable[Union[bytes, None]]]]
 class CaptureOptions:
     pre_roll_ms: int = 300  # audio from before the press that belongs to the utterance
     tail_ms: int = 0  # after the release, audio still on its way (RTP jitter buffer)
+    tail_ends_with_block: bool = False  # a local device: the first block after the release ends the tail
+    min_tail_ms: int = 30  # (then) X autorepeat's release/press pairs arrive within this
     min_press_ms: int = 250  # shorter presses are accidental
     max_utterance_s: float = 120.0  # a key held longer is released for the user
 
@@ -101,6 +107,8 @@ class SpeechCapture:
         self._pressed_at = 0.0
         self._holding = False
         self._release: asyncio.Task | None = None
+        self._released_mono = 0.0  # time.monotonic() of the release (blocks carry the same clock)
+        self._tail_block = asyncio.Event()  # a block captured after the release has arrived
         self._hands_free: HandsFree | None = None
         self._hands_free_setup: tuple[HandsFreeOptions, EchoFilter | None, FrameSource | None] | None = None
         self._unsubscribe_hands_free: Callable[[], None] | None = None
@@ -165,6 +173,8 @@ class SpeechCapture:
                 self._held_samples += block.size
             elif self._holding:
                 self.release()
+            if not self._holding and captured_at is not None and captured_at >= self._released_mono:
+                self._tail_block.set()
             return
         self._pre_roll.append(block)
         self._pre_roll_samples += block.size
@@ -196,8 +206,23 @@ class SpeechCapture:
         self._held_samples = 0
         self._pressed_at = self._clock()
         self._holding = True
+        self._look()
         self._notify(PressStarted(sum(b.size for b in pre_roll) * 1000.0 / SAMPLE_RATE, resumed=False))
         return True
+
+    def _look(self) -> None:
+        """Hand the engine the frame in view, so its text is read while the user talks."""
+        engine = self._engine
+        if engine is None or self._frame_source is None or not engine.reads_view:
+            return
+        frame = self._frame_source()
+        if inspect.isawaitable(frame):
+            self._own(asyncio.ensure_future(self._look_later(engine, frame)))
+        else:
+            engine.look(frame)
+
+    async def _look_later(self, engine: Engine, frame: Awaitable[bytes | None]) -> None:
+        engine.look(await frame)
 
     def release(self) -> asyncio.Task | None:
         """Push-to-talk up: the end of speech. The turn is submitted after the tail.
@@ -209,6 +234,8 @@ class SpeechCapture:
             return None
         self._holding = False
         released_at = self._clock()
+        self._released_mono = time.monotonic()
+        self._tail_block.clear()
         image = self._frame_source() if self._frame_source is not None else None
         task = asyncio.ensure_future(self._submit(self._utterance, released_at, image))
         self._own(task)
@@ -216,8 +243,7 @@ class SpeechCapture:
         return task
 
     async def _submit(self, utterance: Utterance, released_at: float, image) -> Turn | None:
-        if self.options.tail_ms:
-            await asyncio.sleep(self.options.tail_ms / 1000)
+        await self._collect_tail()
         if inspect.isawaitable(image):
             try:
                 image = await image
@@ -241,6 +267,22 @@ class SpeechCapture:
         turn = engine.submit(TurnInput(utterance=utterance, image_jpeg=image, end_of_speech_ms=released_at))
         self._notify(PressSubmitted(turn.id, held_ms))
         return turn
+
+    async def _collect_tail(self) -> None:
+        """Until the audio spoken up to the release has arrived."""
+        options = self.options
+        if not options.tail_ms:
+            return
+        if not options.tail_ends_with_block:
+            await asyncio.sleep(options.tail_ms / 1000)
+            return
+        await asyncio.sleep(min(options.min_tail_ms, options.tail_ms) / 1000)
+        rest = options.tail_ms - options.min_tail_ms
+        if rest > 0 and not self._tail_block.is_set():
+            try:
+                await asyncio.wait_for(self._tail_block.wait(), rest / 1000)
+            except asyncio.TimeoutError:
+                pass
 
     def discard(self) -> bool:
         """Drop a held press (or one whose tail is being collected). True when one was."""
@@ -299,6 +341,8 @@ class SpeechCapture:
         if isinstance(event, PressDropped):
             log.info("capture: press dropped (%s): %.0f ms of audio in %.0f ms held", event.reason,
                      self._held_samples / 16, self._clock() - self._pressed_at)  # fmt: skip
+        elif isinstance(event, PressSubmitted):
+            log.info("capture: press submitted: turn %s, %.0f ms held", event.turn_id, event.held_ms)
         for listener in list(self._listeners):
             try:
                 listener(event)

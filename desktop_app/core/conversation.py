@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -9,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from desktop_app.media.image import jpeg_data_url
+from desktop_app.core.sight import View, user_content, with_note
 from desktop_app.storage import atomic_write_bytes, atomic_write_text
 
 FORMAT_VERSION = 1
@@ -19,6 +20,10 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def jpeg_data_url(jpeg: bytes) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+
+
 @dataclass
 class TurnRecord:
     user_text: str
@@ -26,6 +31,9 @@ class TurnRecord:
     interrupted: bool = False
     error: str = ""  # one-line error when the reply failed
     image_file: str = ""  # JPEG next to the conversation file, relative name
+    view: str = ""  # what the model was given of the view ("screen: text (4 lines)")
+    view_text: str = ""  # the text OCR read from the frame, as the model got it
+    view_note: str = ""  # the note before the user's words, as the model got it (core.sight)
     created: str = field(default_factory=_now_iso)
     metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -49,11 +57,17 @@ class Conversation:
                 return text if len(text) <= 60 else text[:57] + "..."
         return "New conversation"
 
-    def to_messages(self, system_prompt: str, user_text: str, image_jpeg: bytes | None = None) -> list[dict[str, Any]]:
+    def to_messages(
+        self, system_prompt: str, user_text: str, image_jpeg: bytes | None = None, view: View | None = None
+    ) -> list[dict[str, Any]]:
         """OpenAI chat messages: the system prompt, the history, then the new user turn.
 
-        Only the new turn carries its image; earlier turns are text (what was said and
-        what was delivered back). Failed turns with no reply are left out.
+        Only the new turn carries its image; its ``view`` note (the OCR text of the frame,
+        or that the model cannot see it) goes before the words. Earlier turns are text: what
+        was said, with the note it was sent with (so the prompt an embedded model has in its
+        cache stays a prefix of the next one: dropping the note made llama.cpp evaluate the
+        last exchange again every turn, ~1 s on 2 cores), and what was delivered back.
+        Failed turns with no reply are left out.
         """
         messages: list[dict[str, Any]] = []
         if system_prompt.strip():
@@ -61,18 +75,19 @@ class Conversation:
         for turn in self.turns:
             if not turn.reply_text:
                 continue
-            messages.append({"role": "user", "content": turn.user_text})
+            messages.append({"role": "user", "content": with_note(turn.view_note, turn.user_text)})
             reply = turn.reply_text
             if turn.interrupted:
-                reply += " [interrupted by the user]"
+                reply += " [cut short by an error]" if turn.error else " [interrupted by the user]"
             messages.append({"role": "assistant", "content": reply})
+        text = user_content(user_text, view)
         if image_jpeg:
             content: Any = [
-                {"type": "text", "text": user_text},
+                {"type": "text", "text": text},
                 {"type": "image_url", "image_url": {"url": jpeg_data_url(image_jpeg)}},
             ]
         else:
-            content = user_text
+            content = text
         messages.append({"role": "user", "content": content})
         return messages
 

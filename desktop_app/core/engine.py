@@ -13,12 +13,19 @@ from pathlib import Path
 from typing import Callable
 
 from desktop_app.core.conversation import Conversation, ConversationStore, TurnRecord
-from desktop_app.core.events import Event, EventBus, Listener
+from desktop_app.core.events import Event, EventBus, Listener, TurnError
+from desktop_app.core.frame_text import FrameText, Reading
+from desktop_app.core.metrics import now_ms
+from desktop_app.core.sight import View, system_prompt as sight_prompt
 from desktop_app.core.sinks import AudioSink
 from desktop_app.core.turn import Backends, Turn, TurnInput
 from desktop_app.core.utterance import Utterance
 
 log = logging.getLogger(__name__)
+
+# After its words are known, a turn waits at most this long for the text in view (a busy
+# machine can slow the reading down a lot); then the model is told it could not be read.
+MAX_VIEW_WAIT_S = 4.0
 
 
 class Engine:
@@ -28,14 +35,54 @@ class Engine:
         store: ConversationStore,
         system_prompt: str,
         conversation: Conversation | None = None,
+        *,
+        view_text_with_image: bool = False,
     ) -> None:
-        self.backends = backends
-        self.store = store
-        self.system_prompt = system_prompt
-        self.conversation = conversation or Conversation()
+        self._backends = backends
+        self._store = store
+        self._base_prompt = system_prompt
+        self._conversation = conversation or Conversation()
         self.events = EventBus()
-        self.sinks: list[AudioSink] = []
-        self.current: Turn | None = None
+        self._sinks: list[AudioSink] = []
+        self._current: Turn | None = None
+        self._tasks: set[asyncio.Task] = set()  # prompt pre-evaluations, awaited on close
+        # the user's view: what the frames show ("camera", "screen", ...), read by OCR
+        # for a model that cannot see them (and, when asked, along with the image)
+        self._frame_text = FrameText(backends.reader, self._reading_landed) if backends.reader is not None else None
+        self._view_source = "camera"
+        self._view_text_with_image = view_text_with_image
+        self._looking = False  # the last utterance came with a frame
+        self._looked_at: float | None = None  # when it did (readings since then are current)
+        self._primed_words: str | None = None  # the words the LLM was last primed with, until the turn
+
+    # ---- state (read-only: faces change it through the methods below) ------------------
+
+    @property
+    def backends(self) -> Backends:
+        return self._backends
+
+    @property
+    def store(self) -> ConversationStore:
+        return self._store
+
+    @property
+    def conversation(self) -> Conversation:
+        """The conversation new turns go into."""
+        return self._conversation
+
+    @property
+    def sinks(self) -> tuple[AudioSink, ...]:
+        return tuple(self._sinks)
+
+    @property
+    def current(self) -> Turn | None:
+        """The latest turn (running, or finished with its audio perhaps still playing)."""
+        return self._current
+
+    @property
+    def system_prompt(self) -> str:
+        """The system prompt as the model gets it (a blind model is told it cannot see)."""
+        return sight_prompt(self._base_prompt, self.backends.llm.vision)
 
     # ---- wiring ---------------------------------------------------------------------
 
@@ -43,11 +90,11 @@ class Engine:
         return self.events.subscribe(listener)
 
     def add_sink(self, sink: AudioSink) -> None:
-        self.sinks.append(sink)
+        self._sinks.append(sink)
 
     def remove_sink(self, sink: AudioSink) -> None:
-        if sink in self.sinks:
-            self.sinks.remove(sink)
+        if sink in self._sinks:
+            self._sinks.remove(sink)
 
     async def warm_up(self) -> None:
         """Load every model now (in their worker threads), not at the first turn."""
@@ -57,19 +104,37 @@ class Engine:
 
     def new_conversation(self) -> Conversation:
         self.cancel()
-        self.conversation = Conversation()
-        return self.conversation
+        self._conversation = Conversation()
+        return self._conversation
 
     def open_conversation(self, conversation_id: str) -> Conversation:
-        self.cancel()
-        self.conversation = self.store.load(conversation_id)
-        return self.conversation
+        return self.continue_conversation(self.store.load(conversation_id))
 
-    def _store_turn(self, record: TurnRecord, image_jpeg: bytes | None) -> None:
-        if image_jpeg:
-            record.image_file = self.store.save_image(self.conversation, len(self.conversation.turns), image_jpeg)
+    def continue_conversation(self, conversation: Conversation) -> Conversation:
+        """New turns go into ``conversation`` (loaded already, or another engine's)."""
+        self.cancel()
+        self._conversation = conversation
+        return conversation
+
+    def _store_turn(self, record: TurnRecord, image_jpeg: bytes | None, turn_id: str = "") -> None:
+        """Keep the turn and save the conversation. A failed write (disk full, read-only)
+        is one line to the user (TurnError, stage "save"); the file on disk stays the
+        previous one, and the turn stays in memory: the next save that works writes it."""
+        try:
+            if image_jpeg:
+                record.image_file = self.store.save_image(self.conversation, len(self.conversation.turns), image_jpeg)
+        except OSError:
+            pass  # the conversation's own save below fails too, or saves it without the picture
         self.conversation.turns.append(record)
-        self.store.save(self.conversation)
+        self._save(self.conversation, turn_id)
+
+    def _save(self, conversation: Conversation, turn_id: str = "") -> None:
+        try:
+            self.store.save(conversation)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            message = f"could not save the conversation to {self.store.path_of(conversation.id)}: {reason}"
+            self._emit(TurnError(turn_id, message, "save"))
 
     # ---- live speech ----------------------------------------------------------------
 
@@ -79,12 +144,92 @@ class Engine:
         While the user talks, the known words are handed to the LLM so it evaluates the
         prompt early (llama.cpp keeps it in its cache); release only adds the tail.
         """
-        return Utterance(self.backends.asr, on_partial=self._prime_llm)
+        return Utterance(self.backends.asr, self.backends.vad, on_partial=self._prime_llm)
 
     def _prime_llm(self, partial_text: str) -> None:
-        messages = self.conversation.to_messages(self.system_prompt, partial_text)
+        self._primed_words = partial_text
+        self._prime(self.conversation.to_messages(self.system_prompt, partial_text, view=self._primed_view()))
+
+    def _turn_ended(self, turn: Turn) -> None:
+        """The reply is written (it may still play): evaluate the conversation so far now,
+        so the next turn's prompt adds only its own note and words. Without this the last
+        exchange was evaluated in the next turn's first token, or in priming that competes
+        with live transcription (window push-to-talk: first token 0.8-1.4 s instead of
+        ~0.14 s on 2 cores)."""
+        if self._current is turn and turn.record is not None and turn.record.reply_text:
+            self._prime(self.conversation.to_messages(self.system_prompt, ""))
+
+    def _prime(self, messages: list) -> None:
         task = asyncio.ensure_future(self.backends.llm.prime(messages))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_log_failure)
+
+    def _reading_landed(self, _reading: Reading) -> None:
+        """The text in view was read while the user talks: prime again with it, so the
+        turn's prompt (its view note before the words) is in the cache at the release."""
+        if self._primed_words is not None and self._looking:
+            self._prime_llm(self._primed_words)
+
+    # ---- the user's view --------------------------------------------------------------
+
+    def set_view_source(self, source: str) -> None:
+        """What the frames show, in the model's words: "camera", "screen", "window", ..."""
+        self._view_source = source
+
+    @property
+    def view_source(self) -> str:
+        return self._view_source
+
+    def look(self, jpeg: bytes | None) -> None:
+        """The user starts talking with this frame in view: read its text now, in the
+        background, so the turn finds it ready (a model that can see needs nothing)."""
+        self._looking = jpeg is not None
+        if jpeg is not None and self._frame_text is not None and self.reads_view:
+            self._looked_at = now_ms()
+            self._frame_text.look(jpeg)
+
+    @property
+    def last_reading(self) -> Reading | None:
+        """The freshest text read from the view (None: nothing read yet, or OCR is off)."""
+        return self._frame_text.latest if self._frame_text is not None else None
+
+    @property
+    def reads_view(self) -> bool:
+        """Frames are read for their text (OCR): worth handing one to :meth:`look`."""
+        return self._frame_text is not None and (not self.backends.llm.vision or self._view_text_with_image)
+
+    async def _view_for(self, jpeg: bytes | None, fresh_since_ms: float | None = None) -> View | None:
+        """What the model gets of this frame: the image, its text, or a note that it cannot see."""
+        source = self._view_source
+        vision = self.backends.llm.vision
+        if jpeg is None:  # nothing in view: the system prompt already says the model cannot see
+            return None
+        if vision and not self._view_text_with_image:
+            return View(source, "image")
+        reading = None
+        if self._frame_text is not None:
+            try:  # the reading runs on; a later turn may use it
+                reading = await asyncio.wait_for(asyncio.shield(self._frame_text.reading_for(jpeg, fresh_since_ms)), MAX_VIEW_WAIT_S)
+            except asyncio.TimeoutError:
+                log.warning("the text in view was not read within %.0f s: the turn goes on without it", MAX_VIEW_WAIT_S)
+                return View(source, "image") if vision else View(source, "late")
+        if vision:
+            return View(source, "image", reading.text if reading is not None else "")
+        if reading is None:
+            return View(source, "nothing")
+        return View(source, "text", reading.text) if reading.text else View(source, "no text")
+
+    def _primed_view(self) -> View | None:
+        """The view the coming turn will most likely get, so the primed prompt matches it."""
+        if self.backends.llm.vision or not self._looking:
+            return None
+        reading = self.last_reading
+        if self._frame_text is None:
+            return View(self._view_source, "nothing")
+        if reading is None:
+            return None
+        return View(self._view_source, "text", reading.text) if reading.text else View(self._view_source, "no text")
 
     # ---- turns ----------------------------------------------------------------------
 
@@ -92,18 +237,21 @@ class Engine:
         """Start a turn (interrupting the current one, if any)."""
         self.cancel()
         conversation = self.conversation
+        looked_at, self._looked_at = self._looked_at, None  # the view as the user started talking
+        self._primed_words = None
         turn = Turn(
             data,
             self.backends,
             conversation,
             self.system_prompt,
             self._emit,
-            list(self.sinks),
-            self._store_turn,
-            resave=lambda: self.store.save(conversation),
+            list(self._sinks),
+            lambda record, image: self._store_turn(record, image, turn.id),
+            resave=lambda: self._save(conversation, turn.id),
+            view_for=lambda jpeg: self._view_for(jpeg, looked_at),
         )
-        self.current = turn
-        turn.start()
+        self._current = turn
+        turn.start().add_done_callback(lambda _task: self._turn_ended(turn))
         return turn
 
     async def run_turn(self, data: TurnInput) -> Turn:
@@ -112,10 +260,21 @@ class Engine:
         return turn
 
     def cancel(self) -> bool:
-        """Interrupt the assistant: the running turn, or the reply audio still playing.
+        """Interrupt the assistant: the one way every face stops it (Stop, Esc, a press,
+        barge-in, a new turn, a new conversation).
 
-        Synchronous: sinks are flushed before this returns. When sinks report playback,
-        the stored reply is cut to what was heard. True when something was stopped.
+        * A running turn: no packet or text of it goes out after this returns (its gate
+          closes first); every sink is flushed (the speaker and the browser track drop
+          what they hold); its task tree is cancelled; the turn is stored with the reply
+          as far as it was heard (sinks that report playback) or delivered, marked
+          interrupted; ``TurnCancelled`` then ``TurnFinished`` follow.
+        * A finished turn whose audio still plays: the sinks are flushed, the stored
+          reply is cut to what was heard, marked interrupted and saved again;
+          ``TurnCancelled`` follows.
+        * Nothing to stop: nothing happens.
+
+        Synchronous. True when something was stopped. A held push-to-talk press is the
+        capture's (``SpeechCapture.discard``), not the engine's.
         """
         turn = self.current
         if turn is None:
@@ -134,14 +293,22 @@ class Engine:
     def _emit(self, event: Event) -> None:
         self.events.emit(event)
 
-    async def aclose(self) -> None:
-        if self.current is not None and not self.current.done:
-            self.current.cancel()
+    async def aclose(self, close_backends: bool = True) -> None:
+        """Stop the running turn, the engine's own tasks (prompt pre-evaluation, reading
+        the view) and, unless they are shared (a browser session's), the backends."""
+        if self._current is not None and not self._current.done:
+            self._current.cancel()
             try:
-                await self.current.wait()
+                await self._current.wait()
             except asyncio.CancelledError:
                 pass
-        await self.backends.aclose()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._frame_text is not None:
+            await self._frame_text.aclose()
+        if close_backends:
+            await self.backends.aclose()
 
 
 def default_store(data_dir: Path) -> ConversationStore:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Union
 
 from desktop_app.core.metrics import TurnMetrics
+from desktop_app.core.sight import View
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,15 @@ class MetricsReady:
 
 
 @dataclass(frozen=True)
+class ViewGiven:
+    """What the model gets of the user's view this turn: the image, its text, or a note
+    that it cannot see it (see ``core.sight``)."""
+
+    turn_id: str
+    view: View
+
+
+@dataclass(frozen=True)
 class TurnError:
     """Something failed; ``message`` is one user-facing line without secrets."""
 
@@ -103,6 +113,7 @@ Event = Union[
     ChunkSpoken,
     AudioPacket,
     MetricsReady,
+    ViewGiven,
     TurnError,
     NoSpeech,
     TurnCancelled,

@@ -102,7 +102,7 @@ class HandsFree:
         self._frame_source = frame_source
         self._clock = clock
         self._loop = loop or _running_loop()
-        self._detector = TurnDetector(options.detector, clock)
+        self._detector = TurnDetector(engine.backends.vad, options.detector, clock)
         self._listeners: list[HandsFreeListener] = []
         self._utterance: Utterance | None = None
         self._captured = 0  # stream position fed to the utterance so far
@@ -221,6 +221,8 @@ class HandsFree:
             carried = self._unheard_audio(turn.id, turn.stored_reply)
         self._notify(event)
         self._utterance = self.engine.start_utterance()
+        if self.engine.reads_view and self._frame_source is not None:
+            self.engine.look(self._frame_source())  # its text is read while the user talks
         self._origin = event.audio_start_sample
         if carried is not None and carried.size:
             self._utterance.feed(carried)

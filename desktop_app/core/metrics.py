@@ -13,6 +13,7 @@ def now_ms() -> float:
 @dataclass
 class TurnMetrics:
     asr_ms: float | None = None  # transcription time after the end of speech
+    view_wait_ms: float | None = None  # after the transcript, waiting for the frame's text (OCR)
     llm_ttft_ms: float | None = None  # LLM request -> first token
     first_chunk_ms: float | None = None  # LLM request -> first speakable chunk
     tts_first_audio_ms: float | None = None  # first chunk -> its first audio packet
@@ -28,6 +29,7 @@ class TurnMetrics:
         parts = []
         for label, value in (
             ("ASR", self.asr_ms),
+            ("text in view", self.view_wait_ms if self.view_wait_ms and self.view_wait_ms >= 1 else None),
             ("first token", self.llm_ttft_ms),
             ("first chunk", self.first_chunk_ms),
             ("TTS", self.tts_first_audio_ms),

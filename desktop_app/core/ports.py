@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Protocol
 
 import numpy as np
 
@@ -82,3 +82,45 @@ class SpeechSynthesizer(ABC):
 
     async def aclose(self) -> None:
         return None
+
+
+class TextReader(ABC):
+    """Reads the text in a picture (OCR): what a model that cannot see images is told of
+    the user's camera or screen."""
+
+    name: str = "ocr"
+
+    @abstractmethod
+    async def load(self) -> None:
+        """Load the model so the first reading does not pay for it."""
+
+    @abstractmethod
+    async def read(self, jpeg: bytes) -> str:
+        """The text in the picture, one line per line of text; "" when there is none."""
+
+    async def aclose(self) -> None:
+        return None
+
+
+class VadStream(Protocol):
+    """A live voice-activity model: one window of 16 kHz audio per call, state kept between."""
+
+    def reset(self) -> None: ...
+
+    def probability(self, window: np.ndarray) -> float: ...
+
+
+class VoiceActivity(ABC):
+    """Where the speech is: in a clip (the live transcript's phrases), and live, one
+    ``window`` of samples at a time (hands-free's turn detection)."""
+
+    window: int = 512  # samples per live window (32 ms at 16 kHz)
+
+    @abstractmethod
+    def speech_regions(self, pcm: np.ndarray, pause_ms: int) -> list[dict[str, int]]:
+        """Speech regions as ``{"start", "end"}`` sample offsets; a region closes after
+        ``pause_ms`` of silence, and one still open ends at ``len(pcm)``. Blocking."""
+
+    @abstractmethod
+    def stream(self) -> VadStream:
+        """A new live model with its own state."""

@@ -13,7 +13,7 @@ from collections import deque
 from typing import Iterable, NamedTuple, Protocol
 
 from desktop_app.core.events import AudioPacket
-from desktop_app.media.opus import packet_duration_ms
+from desktop_app.core.opus_packets import packet_duration_ms
 
 
 class AudioSink(Protocol):

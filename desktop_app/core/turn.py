@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
-from typing import Callable
+from typing import Awaitable, Callable
 
 import numpy as np
 
@@ -38,13 +38,16 @@ from desktop_app.core.events import (
     TurnError,
     TurnFinished,
     TurnStarted,
+    ViewGiven,
 )
 from desktop_app.core.metrics import TurnMetrics, now_ms
-from desktop_app.core.ports import ChatModel, SpeechRecognizer, SpeechSynthesizer
+from desktop_app.core.model_wait import WaitingForModel, announce_wait
+from desktop_app.core.ports import ChatModel, SpeechRecognizer, SpeechSynthesizer, TextReader, VoiceActivity
+from desktop_app.core.sight import View
 from desktop_app.core.sinks import AudioSink, last_played
 from desktop_app.core.utterance import Utterance
 from desktop_app.errors import AppError
-from desktop_app.media.opus import packet_duration_ms
+from desktop_app.core.opus_packets import packet_duration_ms
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,13 @@ class Backends:
     asr: SpeechRecognizer
     llm: ChatModel
     tts: SpeechSynthesizer
+    vad: VoiceActivity  # where the speech is (live transcription, hands-free)
     turn: EndOfTurnModel | None = None  # hands-free: has the user finished? (None: pause only)
+    reader: TextReader | None = None  # OCR of the frame for models that cannot see (None: off)
 
     @property
     def all(self) -> tuple:
-        return (self.asr, self.llm, self.tts, *([self.turn] if self.turn is not None else []))
+        return (self.asr, self.llm, self.tts, *(b for b in (self.turn, self.reader) if b is not None))
 
     async def load(self) -> None:
         """Load every model now (each in its worker thread), not at the first turn."""
@@ -87,6 +92,7 @@ class Turn:
         sinks: list[AudioSink],
         store_turn: Callable[[TurnRecord, bytes | None], None],
         resave: Callable[[], None] | None = None,
+        view_for: Callable[[bytes | None], Awaitable[View | None]] | None = None,
     ) -> None:
         self.id = secrets.token_hex(4)
         self.input = data
@@ -96,6 +102,8 @@ class Turn:
         self.heard_text: str | None = None  # set on interruption when sinks report playback
         self.interrupted = False
         self.record: TurnRecord | None = None
+        self.view: View | None = None  # what the model got of the user's view
+        self._view_for = view_for
         self._backends = backends
         self._conversation = conversation
         self._system_prompt = system_prompt
@@ -201,6 +209,10 @@ class Turn:
         t0 = self.input.end_of_speech_ms if self.input.end_of_speech_ms is not None else now_ms()
         self._emit(TurnStarted(self.id, self.input.text or None))
         stage = "asr"
+        # the frame's text (OCR) is read while the words are recognized, when not already
+        view_task = None
+        if self._view_for is not None:
+            view_task = asyncio.ensure_future(self._view_for(self.input.image_jpeg))
         try:
             self.user_text = await self._recognize()
             if not self.user_text:  # nothing is stored; faces still learn that the turn is over
@@ -208,6 +220,12 @@ class Turn:
                 self._emit(TurnFinished(self.id, "", "", False, 0.0, self.metrics))
                 return
             self._emit(Transcript(self.id, self.user_text))
+            if view_task is not None:
+                waited = now_ms()
+                self.view = await view_task
+                self.metrics.view_wait_ms = now_ms() - waited
+                if self.view is not None:
+                    self._emit(ViewGiven(self.id, self.view))
             stage = "llm"
             await self._reply(t0)
         except asyncio.CancelledError:
@@ -220,8 +238,12 @@ class Turn:
         except AppError as exc:
             self._emit(TurnError(self.id, str(exc), stage))
             self._finish(error=str(exc))
-            self._emit(TurnFinished(self.id, self.user_text, self.stored_reply, self.interrupted, self.metrics.audio_ms, self.metrics))
+            cut = self.interrupted or bool(self.reply_text)  # a reply cut short by the failure, as stored
+            self._emit(TurnFinished(self.id, self.user_text, self.stored_reply, cut, self.metrics.audio_ms, self.metrics))
             return
+        finally:
+            if view_task is not None and not view_task.done():
+                view_task.cancel()
         self._finish(error="")
         self._emit(MetricsReady(self.id, self.metrics))
         self._emit(TurnFinished(self.id, self.user_text, self.stored_reply, False, self.metrics.audio_ms, self.metrics))
@@ -247,7 +269,7 @@ class Turn:
     async def _reply(self, t0: float) -> None:
         llm = self._backends.llm
         image = self.input.image_jpeg if llm.vision else None
-        messages = self._conversation.to_messages(self._system_prompt, self.user_text, image)
+        messages = self._conversation.to_messages(self._system_prompt, self.user_text, image, self.view)
         chunks: asyncio.Queue[SpeechChunk | None] = asyncio.Queue()
         chunker = SpeechChunker()
         started = now_ms()
@@ -260,7 +282,10 @@ class Turn:
 
         async def generate() -> None:
             try:
-                async for delta in llm.stream(messages):
+                waiting = lambda waited_s: self._emit(WaitingForModel(self.id, llm.name, waited_s))  # noqa: E731
+                async for delta in announce_wait(llm.stream(messages), waiting):
+                    if not self._open:  # cancelled: what still comes was never shown, so never delivered
+                        break
                     if self.metrics.llm_ttft_ms is None:
                         self.metrics.llm_ttft_ms = now_ms() - started
                     self.metrics.llm_tokens += 1
@@ -317,6 +342,10 @@ class Turn:
             error=error,
             metrics=self.metrics.as_dict(),
         )
+        if self.view is not None:
+            self.record.view = self.view.describe()
+            self.record.view_text = self.view.text
+            self.record.view_note = self.view.block()
         self._store_turn(self.record, self.input.image_jpeg)
 
 

@@ -1,10 +1,10 @@
 """Streaming turn detection: Silero VAD on live 16 kHz mono microphone audio.
 
-The Silero model faster-whisper ships runs incrementally, one 512-sample (32 ms) window
-at a time, keeping its LSTM state and its 64-sample context between calls, so every
-window is classified exactly as the batch call in ``faster_whisper.vad`` would. One
-window costs about 0.4 ms on one core (measured on a 2-core machine: 1 % of real time),
-so it runs inline in :meth:`TurnDetector.feed`, with no worker thread.
+The voice-activity model (a :class:`~desktop_app.core.ports.VoiceActivity`; the app's is
+Silero, see ``backends.asr.vad``) runs incrementally, one 512-sample (32 ms) window at a
+time, keeping its state between calls. One window costs about 0.4 ms on one core
+(measured on a 2-core machine: 1 % of real time), so it runs inline in
+:meth:`TurnDetector.feed`, with no worker thread.
 
 Decisions (hysteresis as in Silero's own iterator: speech above ``threshold``, silence
 below ``threshold - 0.15``):
@@ -28,19 +28,15 @@ returns any recent part of it (the controller uses it to hand live audio on).
 
 from __future__ import annotations
 
-import functools
-import os
 from dataclasses import dataclass
 from typing import Callable, Union
 
 import numpy as np
 
 from desktop_app.core.metrics import now_ms
+from desktop_app.core.ports import SAMPLE_RATE, VoiceActivity
 
-SAMPLE_RATE = 16000
-WINDOW = 512  # Silero's window at 16 kHz (32 ms)
-CONTEXT = 64  # samples of the previous window the model sees again
-_STATE_SHAPE = (1, 1, 128)
+WINDOW = VoiceActivity.window  # samples per decision (32 ms)
 
 
 @dataclass(frozen=True)
@@ -89,37 +85,6 @@ class SpeechEnded:
 TurnEvent = Union[SpeechStarted, SpeechEnded]
 
 
-class SileroStream:
-    """Silero VAD (faster-whisper's ONNX model), one 512-sample window per call, stateful."""
-
-    def __init__(self) -> None:
-        self._session = _silero_session()
-        self.reset()
-
-    def reset(self) -> None:
-        self._h = np.zeros(_STATE_SHAPE, dtype=np.float32)
-        self._c = np.zeros(_STATE_SHAPE, dtype=np.float32)
-        self._context = np.zeros(CONTEXT, dtype=np.float32)
-
-    def probability(self, window: np.ndarray) -> float:
-        window = np.asarray(window, dtype=np.float32).reshape(-1)
-        if window.size != WINDOW:
-            raise ValueError(f"Silero takes {WINDOW}-sample windows, got {window.size}")
-        x = np.concatenate([self._context, window])[None, :]
-        out, self._h, self._c = self._session.run(None, {"input": x, "h": self._h, "c": self._c})
-        self._context = window[-CONTEXT:].copy()
-        return float(np.asarray(out).reshape(-1)[0])
-
-
-@functools.lru_cache(maxsize=1)
-def _silero_session():
-    """An ONNX session of our own (the batch VAD in Utterance uses faster-whisper's)."""
-    from faster_whisper.utils import get_assets_path
-    from faster_whisper.vad import SileroVADModel
-
-    return SileroVADModel(os.path.join(get_assets_path(), "silero_vad_v6.onnx")).session
-
-
 class _History:
     """The last ``capacity`` samples of the stream, addressed by absolute position."""
 
@@ -152,10 +117,10 @@ class _History:
 class TurnDetector:
     """Feed microphone audio (16 kHz mono float32, any block size); get turn events back."""
 
-    def __init__(self, config: TurnDetectorConfig = TurnDetectorConfig(), clock: Callable[[], float] = now_ms) -> None:
+    def __init__(self, vad: VoiceActivity, config: TurnDetectorConfig = TurnDetectorConfig(), clock: Callable[[], float] = now_ms) -> None:
         self.config = config
         self._clock = clock
-        self._vad = SileroStream()
+        self._vad = vad.stream()
         self._history = _History(SAMPLE_RATE * config.history_ms // 1000)
         self._pending = np.zeros(0, dtype=np.float32)
         self._vad_pos = 0  # absolute position of the next window

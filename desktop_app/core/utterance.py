@@ -1,7 +1,7 @@
 """An utterance arriving in real time, transcribed while the user is still talking.
 
 The microphone face calls :meth:`Utterance.feed` with 16 kHz mono float32 PCM as it
-arrives. In the background, Silero VAD splits the audio into phrases at pauses; each
+arrives. In the background, the voice-activity model splits the audio into phrases at pauses; each
 closed phrase is transcribed once and kept, and the open phrase at the end is
 transcribed speculatively. Each time the known text grows, ``on_partial`` is called
 (the engine uses it to have the LLM evaluate the prompt early). When the user
@@ -16,8 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from desktop_app.backends.asr.vad import speech_timestamps
-from desktop_app.core.ports import SAMPLE_RATE, SpeechRecognizer
+from desktop_app.core.ports import SAMPLE_RATE, SpeechRecognizer, VoiceActivity
 from desktop_app.core.threads import ModelThread
 
 _vad_thread: ModelThread | None = None
@@ -34,6 +33,7 @@ class Utterance:
     def __init__(
         self,
         asr: SpeechRecognizer,
+        vad: VoiceActivity,
         on_partial: Callable[[str], None] | None = None,
         check_every_ms: int = 100,
         pause_ms: int = 200,
@@ -41,6 +41,7 @@ class Utterance:
         speculate_every_ms: int = 800,
     ) -> None:
         self._asr = asr
+        self._vad = vad
         self._on_partial = on_partial
         self._check_every = SAMPLE_RATE * check_every_ms // 1000
         self._pause_ms = pause_ms
@@ -119,7 +120,7 @@ class Utterance:
         self._last_check = end
         start = self._final_upto
         tail = self._buffer[start:end].copy()
-        stamps = await _vad().run(speech_timestamps, tail, self._pause_ms)
+        stamps = await _vad().run(self._vad.speech_regions, tail, self._pause_ms)
         announce = False
         if not stamps:
             self._open_text, self._open_upto = "", end

@@ -26,7 +26,34 @@ def load_saved_conversation(paths: AppPaths, conversation_id: str) -> Conversati
         raise ConfigError(f"no saved conversation {conversation_id!r}: 'aiwebcam history' lists them") from None
 
 
-def run_app(settings: Settings, paths: AppPaths, screenshot: Path | None = None, conversation_id: str | None = None) -> int:
+SOURCES = ("camera", "screen", "pattern", "off")
+
+
+def parse_source(text: str | None) -> tuple[str, tuple[int, int, int, int] | None]:
+    """``--source``: a kind, or ``region:X,Y,WIDTH,HEIGHT``. ("auto", None) when not given."""
+    if not text:
+        return "auto", None
+    if text in SOURCES:
+        return text, None
+    if text.startswith("region:"):
+        try:
+            x, y, w, h = (int(v) for v in text.split(":", 1)[1].split(","))
+        except ValueError:
+            raise ConfigError("--source region:X,Y,WIDTH,HEIGHT takes four whole numbers, e.g. region:0,0,800,600") from None
+        if w < 24 or h < 24:
+            raise ConfigError("--source region: the region must be at least 24x24 pixels")
+        return "region", (x, y, w, h)
+    raise ConfigError(f"--source {text!r}: use camera, screen, pattern, off or region:X,Y,WIDTH,HEIGHT")
+
+
+def run_app(
+    settings: Settings,
+    paths: AppPaths,
+    screenshot: Path | None = None,
+    conversation_id: str | None = None,
+    source: str | None = None,
+) -> int:
+    video, region = parse_source(source)
     conversation = load_saved_conversation(paths, conversation_id) if conversation_id else None
     problem = display_problem()
     if problem is not None:
@@ -48,7 +75,9 @@ def run_app(settings: Settings, paths: AppPaths, screenshot: Path | None = None,
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     # a screenshot shows the default layout and leaves the user's remembered one alone
-    window = MainWindow(settings, paths, remember_layout=screenshot is None)
+    window = MainWindow(settings, paths, video="pattern" if region else video, remember_layout=screenshot is None)
+    if region is not None:
+        window.select_region(*region)
     if conversation is not None:
         window.show_conversation(conversation)
         window.session.ready.connect(lambda: window.open_conversation(conversation.id))

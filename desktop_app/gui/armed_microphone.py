@@ -27,10 +27,13 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop_app.errors import AppError
+from desktop_app.media.devices import device_arg
+from desktop_app.media.microphone import Microphone, input_device_problem
 
 log = logging.getLogger(__name__)
 
 STALL_S = 3.0  # an open microphone silent for this long (no blocks at all) has vanished
+LOST_LINE = "the microphone is gone (unplugged?): type instead, or talk again once it is back"
 
 
 class MicStream(Protocol):
@@ -52,6 +55,18 @@ OpenStream = Callable[[Callable[[np.ndarray], None], int], MicStream]  # (on_blo
 IDLE_BLOCK_MS = 100
 LIVE_BLOCK_MS = 20
 BlockSink = Callable[[np.ndarray, float], None]  # (16 kHz mono float32, captured_at monotonic s)
+
+
+def open_device(device: str) -> tuple[OpenStream | None, str | None]:
+    """How to open the input ``device`` (a settings value), or None and why it cannot be."""
+    problem = input_device_problem(device_arg(device))
+    if problem:
+        return None, problem
+
+    def open_stream(on_block, block_ms: int) -> MicStream:
+        return Microphone(device_arg(device), on_block=on_block, block_ms=block_ms)
+
+    return open_stream, None
 
 
 class ArmedMicrophone(QObject):
@@ -167,9 +182,8 @@ class ArmedMicrophone(QObject):
                 log.warning("the microphone stopped delivering audio; reopened it")
                 return
             except AppError as exc:
-                reason = str(exc)
-        else:
-            reason = "the microphone stopped delivering audio"
+                log.warning("the microphone stopped and could not be reopened: %s", exc)
+        reason = LOST_LINE
         self._stream = None
         self._watchdog.stop()
         self.armedChanged.emit(False)

@@ -26,7 +26,7 @@ from desktop_app.config import Settings
 from desktop_app.core.capture import SpeechCapture
 from desktop_app.core.hands_free import BargeIn, HandsFreeOptions, SpeechIgnored, UtteranceSubmitted
 from desktop_app.core.turn_detector import TurnDetectorConfig
-from desktop_app.gui.session import Session
+from desktop_app.gui.session import WindowSession
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class HandsFreeController(QObject):
 
     def __init__(
         self,
-        session: Session,
+        session: WindowSession,
         capture: SpeechCapture,
         arm: Callable[[bool], str | None],  # (on) -> why the microphone cannot listen, or None
         level: Callable[[], float],
@@ -125,7 +125,6 @@ class HandsFreeController(QObject):
             self.message.emit("Interrupting by voice is off: wait for the reply or press Esc")
         elif isinstance(event, UtteranceSubmitted):
             log.info("hands-free: %.0f ms of speech sent as turn %s", event.speech_ms, event.turn_id)
-            self.message.emit("Thinking...")
 
     # ---- what the window shows ------------------------------------------------------
 

@@ -48,7 +48,7 @@ class Hotkeys(QObject):
         self._press = talk_press
         self._release = talk_release
         self._stop = stop
-        self._space_held = False  # the talk key is down
+        self._talk_key_held = False  # the talk key is down
         self.talk_key = Qt.Key.Key_Space
 
     def set_talk_key(self, name: str) -> None:
@@ -70,7 +70,7 @@ class Hotkeys(QObject):
         if key == self.talk_key and event.modifiers() in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.KeypadModifier):
             focus = QApplication.focusWidget()
             types_text = key == Qt.Key.Key_Space  # other talk keys (F9...) type nothing
-            if types_text and is_text_input(focus) and not self._space_held:
+            if types_text and is_text_input(focus) and not self._talk_key_held:
                 return False
             if kind == QEvent.Type.ShortcutOverride:
                 event.accept()
@@ -78,10 +78,10 @@ class Hotkeys(QObject):
             if event.isAutoRepeat():
                 return True
             if kind == QEvent.Type.KeyPress:
-                self._space_held = True
+                self._talk_key_held = True
                 self._press()
             else:
-                self._space_held = False
+                self._talk_key_held = False
                 self._release()
             return True
         if key == Qt.Key.Key_Escape and kind == QEvent.Type.KeyPress:

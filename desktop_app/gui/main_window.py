@@ -1,19 +1,33 @@
-"""The main window: video, transcript, reply pane, conversations, talk bar."""
+"""The main window: video, transcript, reply pane, conversations, talk bar.
+
+The window lays out its widgets and assembles the parts that give them their jobs:
+
+* :class:`~desktop_app.gui.session.WindowSession`: this computer's engine;
+* :class:`~desktop_app.gui.source_switcher.SourceSwitcher`: what the AI sees;
+* :class:`~desktop_app.gui.talk_control.TalkControl`: the microphone, push-to-talk,
+  hands-free and their keys, and the talk state the window renders;
+* :class:`~desktop_app.gui.conversation_control.ConversationControl`: this computer's
+  conversation, the saved ones, export; shown by
+  :class:`~desktop_app.gui.conversation_panes.ConversationPanes`;
+* :class:`~desktop_app.gui.settings_control.SettingsControl`: the settings dialog, saving
+  and applying;
+* :class:`~desktop_app.gui.host_switch.HostSwitch`: the Host switch and the browsers;
+* :class:`~desktop_app.gui.window_layout_memory.WindowLayoutMemory`: where the user left
+  the window.
+
+Its public methods are what the user (or ``aiwebcam``'s options) can do; each is done by
+its part.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QComboBox,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QProgressBar,
@@ -26,32 +40,29 @@ from PySide6.QtWidgets import (
 
 from desktop_app.config import AppPaths, Settings
 from desktop_app.core.capture import CaptureOptions, SpeechCapture
-from desktop_app.core.conversation import Conversation, TurnRecord
-from desktop_app.core.events import Event, NoSpeech, ReplyDelta, TurnError, TurnFinished, TurnStarted
-from desktop_app.core.turn import TurnInput
-from desktop_app.errors import AppError
+from desktop_app.core.conversation import Conversation
+from desktop_app.gui.armed_microphone import OpenStream, open_device
+from desktop_app.gui.conversation_control import ConversationControl
+from desktop_app.gui.conversation_panes import ConversationPanes
 from desktop_app.gui.conversations_panel import ConversationsPanel
-from desktop_app.gui.entry_events import apply_event, metrics_line
-from desktop_app.gui.export import conversation_markdown
-from desktop_app.gui.armed_microphone import ArmedMicrophone, MicStream, OpenStream
-from desktop_app.gui.hands_free_controller import HandsFreeController
-from desktop_app.gui.host_view import HostView
-from desktop_app.gui.hotkeys import Hotkeys
+from desktop_app.gui.host_switch import HostSwitch
 from desktop_app.gui.icons import app_icon, icon
 from desktop_app.gui.markdown_view import MarkdownView
-from desktop_app.gui.push_to_talk import PushToTalk
-from desktop_app.gui.session import Session
+from desktop_app.gui.session import WindowSession
+from desktop_app.gui.settings_control import SettingsControl
 from desktop_app.gui.settings_dialog import SettingsDialog
+from desktop_app.gui.source_switcher import SourceSwitcher
+from desktop_app.gui.status_bar import StatusBar
 from desktop_app.gui.talk_bar import TalkBar
+from desktop_app.gui.talk_control import TalkControl
+from desktop_app.gui.talk_state import Phase, TalkState
 from desktop_app.gui.transcript_view import TranscriptEntry, TranscriptView
 from desktop_app.gui.video_view import VideoView
-from desktop_app.media.capture import FrameSource, SourceChoice, available_sources, frame_jpeg, make_source
-from desktop_app.media.devices import device_arg
-from desktop_app.media.microphone import Microphone, input_device_problem
-from desktop_app.storage import atomic_write_text
+from desktop_app.gui.view_indicator import ViewIndicator
+from desktop_app.gui.window_layout_memory import WindowLayoutMemory
 
 if TYPE_CHECKING:
-    from desktop_app.media.capture import FrameSource as AnySource
+    from desktop_app.media.capture import FrameSource
     from desktop_app.server import ServerConfig
 
 DEFAULT_SIZE = QSize(1280, 800)
@@ -60,6 +71,8 @@ DEFAULT_SIZE = QSize(1280, 800)
 # autorepeat release/press pairs (Qt does not always mark them): a press within the tail
 # resumes the same utterance instead of cutting it into 40 ms pieces (measured under Xvfb
 # with xdotool: every hold became "too short").
+# The tail ends with the first microphone block captured after the release (30 ms at least,
+# for those autorepeat pairs): on 100 ms blocks, 50 ms on average instead of 100.
 RELEASE_TAIL_MS = 100  # (and a 100 ms block of the idle microphone may still be in flight)
 
 
@@ -73,13 +86,6 @@ def _titled(title: str, widget: QWidget) -> QWidget:
     layout.addWidget(label)
     layout.addWidget(widget)
     return box
-
-
-def _local_time(iso: str) -> datetime:
-    try:
-        return datetime.fromisoformat(iso).astimezone()
-    except ValueError:
-        return datetime.now(timezone.utc).astimezone()
 
 
 class MainWindow(QMainWindow):
@@ -98,72 +104,79 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("AI Webcam")
         self.setWindowIcon(app_icon())
         self.resize(DEFAULT_SIZE)
-        self.session = Session(settings, paths, use_speaker=use_speaker, parent=self)
-        self.video_source: FrameSource | None = None
-        self._following = True  # the reply pane follows the newest reply
-        self._pending_image: QImage | None = None
+        self.session = WindowSession(settings, paths, use_speaker=use_speaker, parent=self)
         self._closing = False
-        self._remember = remember_layout
-        self._local_entries: list[TranscriptEntry] = []
-        self._key_location = "keyring" if settings.llm_api_key_in_keyring else ("file" if settings.llm_api_key else "")
-        self.settings_dialog: SettingsDialog | None = None
-
-        self._own_microphone = microphone is None  # else injected (tests): settings leave it alone
-        self._mic_device = settings.audio_input_device
+        own_microphone = microphone is None  # else injected (tests): settings leave it alone
         mic_problem = None
         if microphone is None:
-            microphone, mic_problem = self._microphone_for(settings.audio_input_device)
-        self._mic_problem = mic_problem
+            microphone, mic_problem = open_device(settings.audio_input_device)
         self._build_widgets()
-        self.transcript.entries = self._local_entries
-        self.host = HostView(self, host_config)
+        self.panes = ConversationPanes(self.transcript, self.reply)
+        self.host = HostSwitch(self, host_config)
         self.host.hostingChanged.connect(self._on_hosting)
         self._build_toolbar()
         self._build_status_bar(mic_problem)
+        self.source_switcher = SourceSwitcher(self.source_combo, self.video, self.view_indicator, self.session, self)
+        self.source_switcher.message.connect(self.show_message)
+        self.layout_memory = WindowLayoutMemory(
+            self, [self.main_splitter, self.left_splitter, self.right_splitter], paths.config_dir, remember_layout
+        )
+        self.settings_control = SettingsControl(self.session, paths, self, self._apply_window_settings, self._rebind)
+        self.settings_control.status.connect(self.show_status)
+        self.settings_control.message.connect(self.show_message)
 
         # One capture path (core.capture): the armed microphone feeds it every block; push-to-talk
         # and hands-free only switch what it does with them.
-        self.capture = SpeechCapture(None, CaptureOptions(tail_ms=RELEASE_TAIL_MS), frame_source=self._frame_for_turn)
-        self.microphone = ArmedMicrophone(microphone, self.capture.feed, self)
-        self.microphone.lost.connect(self._on_microphone_lost)
-        self.microphone.armedChanged.connect(self._on_armed)
-        self.ptt = PushToTalk(self.capture, self._arm_microphone, lambda: self.session.settings.push_to_talk_key, self)
-        self.ptt.recordingChanged.connect(self._on_recording)
-        self.ptt.message.connect(self._show_message)
-        self.talk_bar.talkPressed.connect(self._talk_pressed)
-        self.talk_bar.talkReleased.connect(self.ptt.release)
-        self.talk_bar.sendRequested.connect(self.send_text)
-        self.talk_bar.stopRequested.connect(self.stop)
-        self.hands_free = HandsFreeController(self.session, self.capture, self._arm_for_hands_free, self.microphone.level, self)
-        self.hands_free.stateChanged.connect(self._on_listen_state)
-        self.hands_free.message.connect(self._show_message)
-        self.talk_bar.handsFreeToggled.connect(self.set_hands_free)
-        self.hotkeys = Hotkeys(self, self._talk_pressed, self.ptt.release, self.stop)
-        self.hotkeys.set_talk_key(settings.push_to_talk_key)
-        self.talk_bar.set_talk_key_name(settings.push_to_talk_key)
-        QApplication.instance().installEventFilter(self.hotkeys)
-        self._meter_timer = QTimer(self)
-        self._meter_timer.setInterval(40)
-        self._meter_timer.timeout.connect(self._tick)
+        self.capture = SpeechCapture(None, CaptureOptions(tail_ms=RELEASE_TAIL_MS, tail_ends_with_block=True), frame_source=self.source_switcher.frame_for_turn)
+        self.talk_control = TalkControl(
+            self,
+            self.session,
+            self.capture,
+            self.talk_bar,
+            self.mic_label,
+            microphone,
+            mic_problem,
+            own_microphone,
+            frame_for_turn=self.source_switcher.frame_for_turn,
+            keep_setting=self.settings_control.keep,
+            show_status=self.show_status,
+            show_message=self.show_message,
+        )
+        self.talk_bar.input.textEdited.connect(self.source_switcher.look_while_typing)
+        self.microphone = self.talk_control.microphone
+        self.talk_press = self.talk_control.talk_press
+        self.hands_free = self.talk_control.hands_free
+        self.talk_state = self.talk_control.state
+        self.talk_state.changed.connect(self._render_state)
+        self.settings_control.applied.connect(self.talk_state.update)
 
-        self.session.event.connect(self._on_event)
-        self.session.status.connect(self._show_status)
+        self.conversation_control = ConversationControl(
+            self.session,
+            paths,
+            self.panes,
+            self.conversations,
+            self,
+            turn_image=self.source_switcher.take_turn_image,
+            no_speech_hint=self._no_speech_hint,
+            show_local=lambda: self.host.show_view(""),
+        )
+        self.conversation_control.message.connect(self.show_message)
+        self.conversation_control.viewGiven.connect(self.view_indicator.show_view)
+        self.session.status.connect(self.show_status)
         self.session.audioStatus.connect(self.speaker_label.setText)
         self.session.ready.connect(self._on_ready)
-        self.session.engineChanged.connect(lambda: self.capture.bind(self.session.engine))
+        self.session.engineChanged.connect(self._on_engine_changed)
         self.session.failed.connect(self._on_failed)
-        self.transcript.selected.connect(self._on_selected)
-        self.conversations.openRequested.connect(self.open_conversation)
-        self.conversations.newRequested.connect(self.new_conversation)
-        self.conversations.exportRequested.connect(self.export_dialog)
+        self._connect_actions()
 
-        self._restore_layout(video)
-        self.refresh_conversations()
-        QTimer.singleShot(0, self._arm_microphone)  # once the loop runs: the microphone opens once
+        stored_source = self.layout_memory.restore()
+        self.source_switcher.select(self.source_switcher.pick(video, stored_source if video == "auto" else ""))
+        self.conversation_control.refresh_list()
+        QTimer.singleShot(0, self.talk_control.arm_microphone)  # once the loop runs: the microphone opens once
         if settings.hands_free:
             self.set_hands_free(True, remember=False)
 
-    # ---- construction ---------------------------------------------------------------
+    # ---- layout ---------------------------------------------------------------------
 
     def _build_widgets(self) -> None:
         self.video = VideoView()
@@ -171,7 +184,7 @@ class MainWindow(QMainWindow):
         self.reply = MarkdownView()
         self.conversations = ConversationsPanel()
         self.talk_bar = TalkBar()
-        self.talk_bar.set_ready(False)
+        self.talk_bar.show_state(TalkState(Phase.LOADING))
 
         self.left_splitter = QSplitter(Qt.Orientation.Vertical)
         self.left_splitter.setObjectName("leftSplitter")
@@ -212,35 +225,39 @@ class MainWindow(QMainWindow):
         self.source_combo.setObjectName("sourceCombo")
         self.source_combo.setMinimumWidth(230)
         self.source_combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.source_choices: list[SourceChoice] = available_sources()
-        for choice in self.source_choices:
-            self.source_combo.addItem(icon("video"), choice.label)
-        self.source_combo.currentIndexChanged.connect(self._on_source_index)
         bar.addWidget(self.source_combo)
+        self.view_indicator = ViewIndicator()
+        bar.addWidget(self.view_indicator)
         bar.addSeparator()
-        self.new_action = QAction(icon("new"), "New conversation", self, shortcut=QKeySequence.StandardKey.New, triggered=self.new_conversation)
-        self.export_action = QAction(icon("export"), "Export", self, shortcut=QKeySequence("Ctrl+E"), triggered=self.export_dialog)
-        self.stop_action = QAction(icon("stop"), "Stop", self, triggered=self.stop)
-        self.stop_action.setToolTip("Stop the reply (Esc)")
-        self.stop_action.setEnabled(False)
+        self.new_action = QAction(icon("new"), "New conversation", self, shortcut=QKeySequence.StandardKey.New)
+        self.export_action = QAction(icon("export"), "Export", self, shortcut=QKeySequence("Ctrl+E"))
         bar.addAction(self.new_action)
-        self.settings_action = QAction(icon("settings"), "Settings", self, shortcut=QKeySequence("Ctrl+,"), triggered=self.open_settings)
+        self.settings_action = QAction(icon("settings"), "Settings", self, shortcut=QKeySequence("Ctrl+,"))
         self.settings_action.setToolTip("Models, key, voice, devices, hotkey, system prompt")
         bar.addAction(self.settings_action)
+        self.device_check_action = QAction(icon("mic"), "Device check", self)
+        self.device_check_action.setToolTip("Check the microphone, speaker, echo, camera and a spoken turn")
+        bar.addAction(self.device_check_action)
         self.host_action = QAction(icon("host"), "Host", self, checkable=True)
         self.host_action.setToolTip("Let browsers on this network join: shows a link and a QR code")
-        self.host_action.toggled.connect(self.set_hosting)
         bar.addAction(self.host_action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
         self.addAction(self.export_action)
-        bar.addAction(self.stop_action)
+
+    def _connect_actions(self) -> None:
+        self.new_action.triggered.connect(self.new_conversation)
+        self.export_action.triggered.connect(self.conversation_control.export_dialog)
+        self.settings_action.triggered.connect(self.open_settings)
+        self.device_check_action.triggered.connect(self.open_device_check)
+        self.host_action.toggled.connect(self.set_hosting)
 
     def _build_status_bar(self, mic_problem: str | None) -> None:
-        status = self.statusBar()
-        self.status_label = QLabel("Loading models...")
-        self.status_label.setObjectName("statusLabel")
+        status = StatusBar(self)
+        self.setStatusBar(status)
+        self.status_label = status.state_label  # the talk state, else the session's last line
+        self._status_note = "Loading models..."
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # busy until the models are ready
         self.progress.setFixedWidth(120)
@@ -249,354 +266,70 @@ class MainWindow(QMainWindow):
         self.mic_label.setObjectName("micLabel")
         self.speaker_label = QLabel("")
         self.speaker_label.setObjectName("speakerLabel")
-        status.addWidget(self.status_label, 1)
+        for label in (self.mic_label, self.speaker_label):
+            label.setMinimumWidth(1)  # a long line is cut, it does not widen the window past the screen
         status.addWidget(self.progress)
         status.addPermanentWidget(self.mic_label)
         status.addPermanentWidget(self.speaker_label)
 
-    # ---- layout memory ----------------------------------------------------------------
+    # ---- what the user can do -------------------------------------------------------
 
-    def _qsettings(self) -> QSettings:
-        return QSettings(str(self.paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
-
-    def _restore_layout(self, video: str) -> None:
-        if not self._remember:
-            self.select_source(self._pick_source(video, ""))
-            return
-        stored = self._qsettings()
-        geometry = stored.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        for splitter in (self.main_splitter, self.left_splitter, self.right_splitter):
-            state = stored.value(f"splitters/{splitter.objectName()}")
-            if state is not None:
-                splitter.restoreState(state)
-        wanted = str(stored.value("video/source", "")) if video == "auto" else ""
-        self.select_source(self._pick_source(video, wanted))
-
-    def _pick_source(self, video: str, wanted_label: str) -> int:
-        labels = [c.label for c in self.source_choices]
-        if wanted_label in labels:
-            return labels.index(wanted_label)
-        kinds = [c.kind for c in self.source_choices]
-        if video == "auto":
-            return kinds.index("camera") if "camera" in kinds else kinds.index("pattern")
-        return kinds.index(video) if video in kinds else kinds.index("pattern")
-
-    def save_layout(self) -> None:
-        if not self._remember:
-            return
-        stored = self._qsettings()
-        stored.setValue("geometry", self.saveGeometry())
-        for splitter in (self.main_splitter, self.left_splitter, self.right_splitter):
-            stored.setValue(f"splitters/{splitter.objectName()}", splitter.saveState())
-        stored.setValue("video/source", self.source_combo.currentText())
-        stored.sync()
-
-    # ---- video ----------------------------------------------------------------------
-
-    def select_source(self, index: int) -> None:
-        if self.source_combo.currentIndex() == index:
-            self._on_source_index(index)
-        else:
-            self.source_combo.setCurrentIndex(index)
+    @property
+    def video_source(self) -> FrameSource | None:
+        return self.source_switcher.video_source
 
     def select_source_kind(self, kind: str) -> None:
-        self.select_source([c.kind for c in self.source_choices].index(kind))
+        self.source_switcher.select_kind(kind)
 
-    def _on_source_index(self, index: int) -> None:
-        if self.video_source is not None:
-            self.video_source.stop()
-            self.video_source.deleteLater()
-            self.video_source = None
-        choice = self.source_choices[index]
-        source = make_source(choice, self)
-        if source is not None:
-            source.failed.connect(self._show_message)
-            source.start()
-        self.video_source = source
-        self.video.set_source(source, "Video off" if choice.kind == "off" else "Waiting for frames...")
-
-    def _frame_for_turn(self) -> bytes | None:
-        image = self.video_source.current_image() if self.video_source is not None else None
-        if image is None or image.isNull():
-            self._pending_image = None
-            return None
-        self._pending_image = image.copy()
-        return frame_jpeg(image)
-
-    # ---- talking --------------------------------------------------------------------
+    def select_region(self, x: int, y: int, width: int, height: int, screen: int = 0) -> None:
+        """Show the AI this region of a screen (logical pixels, from the screen's top left)."""
+        self.source_switcher.select_region(x, y, width, height, screen)
 
     def send_text(self, text: str) -> bool:
-        data = TurnInput(text=text, image_jpeg=self._frame_for_turn())
-        if not self.session.submit(data):
-            self._show_message("Models are still loading: try again in a moment")
-            return False
-        self.talk_bar.input.clear()
-        return True
+        return self.talk_control.send_text(text)
 
     def stop(self) -> None:
-        if self.ptt.discard():
-            self._show_message("Recording discarded")
-            return
-        if self.session.cancel():
-            self._show_message("Stopped")
-
-    def _talk_pressed(self) -> None:
-        if self.hands_free.enabled:
-            self._show_message("Hands-free is on: just talk (Esc stops the reply)")
-            return
-        self.ptt.press()
-
-    def _on_recording(self, recording: bool) -> None:
-        self.talk_bar.set_recording(recording)
-        self.video.set_recording(recording)
-        self._meter_running(recording)
-
-    def _meter_running(self, on: bool) -> None:
-        if on or self.hands_free.enabled:
-            self._meter_timer.start()
-        else:
-            self._meter_timer.stop()
-            self.talk_bar.meter.set_level(0.0)
-
-    def _tick(self) -> None:
-        if self.hands_free.enabled:
-            self.hands_free.poll()
-        self.talk_bar.meter.set_level(self.microphone.level() if self.ptt.recording or self.hands_free.enabled else 0.0)
-
-    # ---- the microphone -------------------------------------------------------------
-
-    def _microphone_for(self, device: str) -> tuple[OpenStream | None, str | None]:
-        problem = input_device_problem(device_arg(device))
-        if problem:
-            return None, problem
-
-        def open_stream(on_block, block_ms: int) -> MicStream:
-            return Microphone(device_arg(device), on_block=on_block, block_ms=block_ms)
-
-        return open_stream, None
-
-    def _arm_microphone(self) -> str | None:
-        """Open the microphone (once; it stays open while the window can take speech)."""
-        if self._closing or not self.microphone.available:
-            return self._mic_problem or "no microphone"
-        if self.session.settings.close_microphone_when_hidden and not self.isVisible():
-            return None
-        problem = self.microphone.arm()
-        if problem:
-            self._mic_problem = problem
-            self.mic_label.setText(f"\u26a0 {problem}")
-        return problem
-
-    def _arm_for_hands_free(self, on: bool = True) -> str | None:
-        """Hands-free listens on small blocks (its VAD and barge-in), push-to-talk on big ones."""
-        from desktop_app.gui.armed_microphone import IDLE_BLOCK_MS, LIVE_BLOCK_MS
-
-        if not on:
-            self.microphone.set_block_ms(IDLE_BLOCK_MS)
-            return None
-        problem = self.microphone.set_block_ms(LIVE_BLOCK_MS)
-        return problem or self._arm_microphone()
-
-    def _on_armed(self, armed: bool) -> None:
-        if armed:
-            self._mic_problem = None
-            self.mic_label.setText("\u25cf Microphone on")
-            self.mic_label.setToolTip("The microphone is open; nothing is kept but the last 300 ms until you talk")
-        elif self._mic_problem is None:
-            self.mic_label.setText("Microphone closed")
-            self.mic_label.setToolTip("Closed while the window is hidden (settings: close the microphone when hidden)")
-
-    def _on_microphone_lost(self, why: str) -> None:
-        self._mic_problem = why
-        self.mic_label.setText(f"\u26a0 {why}")
-        self.ptt.discard()
-        if self.hands_free.enabled:
-            self.hands_free.set_enabled(False)
-            self.talk_bar.set_hands_free("off")
-            self._show_status(f"\u26a0 Hands-free is off: {why}")
-        else:
-            self._show_status(f"\u26a0 {why}")
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().showEvent(event)
-        if self.microphone.available and not self.microphone.armed and not self._closing:
-            QTimer.singleShot(0, self._arm_microphone)
-
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().changeEvent(event)
-        from PySide6.QtCore import QEvent
-
-        if event.type() == QEvent.Type.WindowStateChange and self.session.settings.close_microphone_when_hidden:
-            if self.isMinimized() and not self.hands_free.enabled:
-                self.ptt.discard()
-                self.microphone.disarm()
-            elif not self.isMinimized():
-                QTimer.singleShot(0, self._arm_microphone)
-
-    def hideEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().hideEvent(event)
-        if self.session.settings.close_microphone_when_hidden and not self.hands_free.enabled and not event.spontaneous():
-            self.ptt.discard()
-            self.microphone.disarm()
-
-    # ---- hands-free -----------------------------------------------------------------
+        self.talk_control.stop()
 
     def set_hands_free(self, on: bool, remember: bool = True) -> bool:
         """The hands-free switch. False when the microphone could not be opened."""
-        if on and self.ptt.recording:
-            self.stop()  # a held push-to-talk is discarded
-        ok = self.hands_free.set_enabled(on)
-        self.talk_bar.set_hands_free(self.hands_free.state.value, interruptible=self.session.settings.barge_in)
-        self._meter_running(self.ptt.recording)
-        if ok:
-            self._show_message("Hands-free: just talk; a pause sends, talking over the reply stops it" if on else "Push-to-talk")
-            if remember and self.session.settings.hands_free != on:
-                asyncio.ensure_future(self._keep_setting(dataclasses.replace(self.session.settings, hands_free=on)))
-        return ok
+        return self.talk_control.set_hands_free(on, remember)
 
-    def _on_listen_state(self, state: str) -> None:
-        self.talk_bar.set_hands_free(state, interruptible=self.session.settings.barge_in)
-        self.video.set_recording(state == "hearing")
-        if state == "off":
-            self._meter_running(self.ptt.recording)
+    def new_conversation(self) -> None:
+        self.conversation_control.new()
 
-    async def _keep_setting(self, settings: Settings) -> None:
-        """Keep a window-only choice (the hands-free switch) in the settings file."""
-        from desktop_app.key_store import save_settings_with_key
+    def open_conversation(self, conversation_id: str) -> None:
+        self.conversation_control.open(conversation_id)
 
-        self.session.settings = settings
-        try:
-            _path, self._key_location = await asyncio.to_thread(save_settings_with_key, settings, self.paths)
-        except (OSError, AppError) as exc:
-            self._show_message(f"\u26a0 Not remembered: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}")
-
-    # ---- engine events --------------------------------------------------------------
-
-    def _on_event(self, event: Event) -> None:
-        """An event of this computer's engine: its entries update even while a browser is shown."""
-        shown = self.host.view_id == ""
-        if isinstance(event, TurnStarted):
-            apply_event(self._local_entries, event, self._pending_image)
-            self._pending_image = None
-            if shown and self._following:
-                self.transcript.selected_index = len(self._local_entries) - 1
-                self.reply.set_markdown("")
-            self._set_busy(True)
-            if shown:
-                self.transcript.refresh()
-            return
-        entry = apply_event(self._local_entries, event)
-        if isinstance(event, TurnFinished):
-            self._set_busy(False)  # (also when the turn left no entry: no speech, cut at once)
-        if entry is None:
-            return
-        if entry not in self._local_entries and shown:  # removed: it left nothing to show
-            entries = self._local_entries
-            self.transcript.selected_index = len(entries) - 1 if entries else None
-            self.reply.set_markdown(entries[-1].reply_text if entries else "")
-        if isinstance(event, ReplyDelta):
-            if shown and self._following and self._local_entries[-1] is entry:
-                self.reply.set_markdown(entry.reply_text)
-        elif isinstance(event, TurnError):
-            self._show_message(f"Error: {event.message}")
-        elif isinstance(event, NoSpeech):
-            hint = "speak a little louder" if self.hands_free.enabled else f"hold {self.session.settings.push_to_talk_key} while you speak"
-            self._show_message(f"No speech heard: {hint}")
-        elif isinstance(event, TurnFinished):
-            self.refresh_conversations()
-            if entry.state == "done" and not self.session.applying:
-                self._show_status("Ready")
-        if shown:
-            self.transcript.refresh()
-
-    def _set_busy(self, busy: bool) -> None:
-        self.talk_bar.stop_button.setEnabled(busy)
-        self.stop_action.setEnabled(busy)
-
-    def _on_selected(self, index: int) -> None:
-        self._following = index == len(self.transcript.entries) - 1
-        self.reply.set_markdown(self.transcript.entries[index].reply_text, from_top=True)
-
-    def _on_ready(self) -> None:
-        self.capture.bind(self.session.engine)
-        self.progress.hide()
-        self.talk_bar.set_ready(True)
-        engine = self.session.engine
-        if engine is not None:
-            b = engine.backends
-            self._show_status(f"Ready \u00b7 speech {b.asr.name} \u00b7 language {b.llm.name} \u00b7 voice {b.tts.name}")
-
-    def _on_failed(self, message: str) -> None:
-        self.progress.hide()
-        self._show_status(f"\u26a0 {message}")
-
-    def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
-
-    def _show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 6000)
-
-    show_status = _show_status
-    show_message = _show_message
-
-    # ---- settings -------------------------------------------------------------------
+    def show_conversation(self, conversation: Conversation) -> None:
+        self.conversation_control.show(conversation)
 
     def open_settings(self) -> SettingsDialog:
         """Show the settings dialog (not modal); saving applies without a restart."""
-        if self.settings_dialog is not None and self.settings_dialog.isVisible():
-            self.settings_dialog.raise_()
-            return self.settings_dialog
-        dialog = SettingsDialog(self.session.settings, self._key_location, self)
-        dialog.saveRequested.connect(lambda settings: asyncio.ensure_future(self.apply_settings(settings)))
-        dialog.finished.connect(dialog.deleteLater)
-        self.settings_dialog = dialog
-        dialog.open()
-        return dialog
+        return self.settings_control.open_dialog()
 
-    async def apply_settings(self, settings: Settings) -> bool:
-        """Write the settings file (the key to the keyring when one works) and apply them."""
-        from desktop_app.key_store import save_settings_with_key
+    def open_device_check(self):
+        from desktop_app.gui.device_check_dialog import open_device_check
 
-        try:
-            _path, self._key_location = await asyncio.to_thread(save_settings_with_key, settings, self.paths)
-        except (OSError, AppError) as exc:
-            self._show_status(f"\u26a0 Settings not saved: {type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}")
-            return False
-        self._apply_window_settings(settings)
-        self.progress.show()
-        self.talk_bar.set_ready(False)
-        try:
-            rebind = self.host.rebind if self.host.running else None
-            ok = await self.session.apply_settings(settings, rebind)
-        finally:
-            if self.session.is_ready:
-                self.progress.hide()
-                self.talk_bar.set_ready(self.host.view_id == "")
-        return ok
+        return open_device_check(self)
 
-    def _apply_window_settings(self, settings: Settings) -> None:
-        self.hotkeys.set_talk_key(settings.push_to_talk_key)
-        self.talk_bar.set_talk_key_name(settings.push_to_talk_key)
-        if self._own_microphone and settings.audio_input_device != self._mic_device and not self.ptt.recording:
-            self._mic_device = settings.audio_input_device
-            open_stream, problem = self._microphone_for(settings.audio_input_device)
-            self._mic_problem = problem
-            self.microphone.set_open_stream(open_stream)
-            if problem:
-                self.mic_label.setText(f"\u26a0 {problem}")
-            else:
-                self._arm_microphone()
-        self.hands_free.apply_settings(settings)
-        if settings.hands_free != self.hands_free.enabled:
-            self.set_hands_free(settings.hands_free, remember=False)
-
-    # ---- hosting --------------------------------------------------------------------
-
-    def set_hosting(self, on: bool) -> asyncio.Future:
+    def set_hosting(self, on: bool) -> asyncio.Task:
         """The Host switch: start or stop the browser server (shares this window's models)."""
         return self.host.set_hosting(on)
+
+    # ---- the parts together ---------------------------------------------------------
+
+    def _apply_window_settings(self, settings: Settings) -> None:
+        self.talk_control.apply_settings(settings)
+
+    def _rebind(self):
+        """What moves to new backends before the old ones close: a hosted server."""
+        return self.host.rebind if self.host.running else None
+
+    def _no_speech_hint(self) -> str:
+        if self.hands_free.enabled:
+            return "speak a little louder"
+        return f"hold {self.session.settings.push_to_talk_key} while you speak"
 
     def _on_hosting(self, on: bool) -> None:
         self.host_action.blockSignals(True)
@@ -605,122 +338,78 @@ class MainWindow(QMainWindow):
 
     def show_local_view(self) -> None:
         """Back to this computer: its video source, conversation and talk bar."""
-        choice = self.source_choices[self.source_combo.currentIndex()]
-        self.video.set_source(self.video_source, "Video off" if choice.kind == "off" else "Waiting for frames...")
-        self._show_entries(self._local_entries)
+        self.source_switcher.show_on_video()
+        self.panes.show(self.conversation_control.entries)
         self.source_combo.setEnabled(True)
-        self.talk_bar.set_ready(self.session.is_ready and not self.session.applying)
+        self.talk_state.set_remote(False)
 
-    def show_remote_view(self, source: AnySource, entries: list[TranscriptEntry]) -> None:
+    def show_remote_view(self, source: FrameSource, entries: list[TranscriptEntry]) -> None:
         """A connected browser: its video and conversation; talking waits for "This computer"."""
         self.video.set_source(source, "Waiting for the browser's video...")
-        self._show_entries(entries)
+        self.panes.show(entries)
         self.source_combo.setEnabled(False)
-        self.talk_bar.set_ready(False)
+        self.talk_state.set_remote(True)
 
-    def _show_entries(self, entries: list[TranscriptEntry]) -> None:
-        self.transcript.entries = entries
-        self.transcript.selected_index = len(entries) - 1 if entries else None
-        self._following = True
-        last = entries[-1] if entries else None
-        self.reply.set_markdown(last.reply_text if last else "", from_top=last is not None and last.finished)
-        self.transcript.refresh()
-
-    # ---- conversations --------------------------------------------------------------
-
-    def refresh_conversations(self) -> None:
+    def _on_ready(self) -> None:
+        self.capture.bind(self.session.engine)
+        self.source_switcher.show_view_source()
         engine = self.session.engine
         if engine is not None:
-            store, current = engine.store, engine.conversation.id
-        else:
-            from desktop_app.core.engine import default_store
+            b = engine.backends
+            self.show_status(f"Ready \u00b7 speech {b.asr.name} \u00b7 language {b.llm.name} \u00b7 voice {b.tts.name}")
 
-            store, current = default_store(self.paths.data_dir), None
-        self.conversations.set_conversations(store.list(), current)
+    def _on_engine_changed(self) -> None:
+        self.capture.bind(self.session.engine)
+        self.source_switcher.show_view_source()
 
-    def new_conversation(self) -> None:
-        self.host.show_view("")
-        if self.session.new_conversation() is not None:
-            self.transcript.clear_entries()
-            self._local_entries = self.transcript.entries
-            self._following = True
-            self.reply.set_markdown("")
-            self.refresh_conversations()
-            self._show_message("New conversation")
+    def _on_failed(self, message: str) -> None:
+        self.show_status(f"\u26a0 {message}")
 
-    def open_conversation(self, conversation_id: str) -> None:
-        self.host.show_view("")
-        conversation = self.session.open_conversation(conversation_id)
-        if conversation is None:
-            self._show_message("Models are still loading: try again in a moment")
-            return
-        self.show_conversation(conversation)
+    # ---- the status bar -------------------------------------------------------------
 
-    def show_conversation(self, conversation: Conversation) -> None:
-        self.host.show_view("")
-        self._local_entries = [self._entry_from_record(record) for record in conversation.turns]
-        self.transcript.entries = self._local_entries
-        self.transcript.selected_index = len(self.transcript.entries) - 1 if self.transcript.entries else None
-        self.transcript.refresh()
-        self._following = True
-        self.reply.set_markdown(conversation.turns[-1].reply_text if conversation.turns else "", from_top=True)
-        self.refresh_conversations()
+    def _render_state(self, state: TalkState) -> None:
+        """The talk state (gui.talk_state), on every widget that shows it."""
+        self.talk_bar.show_state(state, interruptible=self.session.settings.barge_in)
+        self.video.set_recording(state.recording)
+        self.status_label.setText(state.status_line(self._status_note))
+        self.progress.setVisible(state.phase == Phase.LOADING)
 
-    def _entry_from_record(self, record: TurnRecord) -> TranscriptEntry:
-        image = None
-        if record.image_file:
-            from desktop_app.core.engine import default_store
+    def show_status(self, text: str) -> None:
+        """The status line while nothing else is going on (the talk state comes first)."""
+        self._status_note = text
+        self.talk_state.update()
+        self.status_label.setText(self.talk_state.state.status_line(text))
 
-            store = self.session.engine.store if self.session.engine is not None else default_store(self.paths.data_dir)
-            loaded = QImage(str(store.image_path(record.image_file)))
-            image = None if loaded.isNull() else loaded
-        state = "interrupted" if record.interrupted else ("error" if record.error else "done")
-        return TranscriptEntry(
-            user_text=record.user_text,
-            reply_text=record.reply_text,
-            time=_local_time(record.created),
-            image=image,
-            metrics=metrics_line(record.metrics),
-            state=state,
-            error=record.error,
-        )
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
 
-    def export_to(self, path: Path) -> Path:
-        engine = self.session.engine
-        if engine is None:
-            raise RuntimeError("no conversation yet")
-        atomic_write_text(path, conversation_markdown(engine.conversation))
-        return path
+    # ---- shown, hidden, closed ------------------------------------------------------
 
-    def export_dialog(self) -> None:
-        engine = self.session.engine
-        if engine is None or not engine.conversation.turns:
-            self._show_message("Nothing to export yet")
-            return
-        name, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / f"{engine.conversation.id}.md"), "Markdown (*.md)")
-        if name:
-            self.export_to(Path(name))
-            self._show_message(f"Exported to {name}")
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        self.talk_control.window_shown()
 
-    # ---- closing --------------------------------------------------------------------
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange:
+            self.talk_control.window_state_changed()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().hideEvent(event)
+        self.talk_control.window_hidden(event.spontaneous())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         if not self._closing:
             self._closing = True
-            self.save_layout()
-            if self.video_source is not None:
-                self.video_source.stop()
-            QApplication.instance().removeEventFilter(self.hotkeys)
-            self.hands_free.close()
-            self.ptt.discard()
-            self.microphone.disarm()
-            if self.host.running:
-                asyncio.ensure_future(self.host.stop())
+            self.layout_memory.save(self.source_combo.currentText())
+            self.source_switcher.close()
+            self.talk_control.close()
+            self.host.close()
         super().closeEvent(event)
 
     async def aclose(self) -> None:
-        """After close: stop hosting, then the engine."""
-        if self.host.running:
-            await self.host.stop()
+        """After close: what is being saved or applied ends, hosting stops, then the engine."""
+        await self.settings_control.aclose()
+        await self.host.aclose()
         await self.capture.aclose()
         await self.session.aclose()

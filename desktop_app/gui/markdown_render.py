@@ -61,12 +61,31 @@ def _code_block(index: int, code: str, language: str) -> str:
     )
 
 
+def code_title(code: str, language: str) -> str:
+    """A code block in one line: "python code, 12 lines" ("code, 3 lines" when the fence names no language)."""
+    lines = len(code.rstrip("\n").splitlines()) or 1
+    return f"{language + ' ' if language else ''}code, {lines} line{'s' if lines != 1 else ''}"
+
+
+def _collapsed_block(code: str, language: str, link: str) -> str:
+    title = html.escape(code_title(code, language))
+    text = f'<span style="color:#8b949e;">\u25b8 {title}</span>'
+    if link:
+        text = f'<a href="{html.escape(link)}" style="text-decoration:none;">{text}</a>'
+    return (
+        f'<table cellspacing="0" cellpadding="4" border="0" style="margin-top:4px; margin-bottom:4px;">'
+        f'<tr><td bgcolor="{CODE_HEADER}">{text}</td></tr></table>'
+    )
+
+
 def _fence(_renderer, tokens, idx, _options, env) -> str:
     token = tokens[idx]
     info = token.info.strip()
     language = info.split()[0] if info else ""
     blocks: list[str] = env["code_blocks"]
     blocks.append(token.content)
+    if env.get("collapse_code"):
+        return _collapsed_block(token.content, language, env.get("link", ""))
     return _code_block(len(blocks) - 1, token.content, language)
 
 
@@ -86,8 +105,12 @@ def _make_parser() -> MarkdownIt:
 _PARSER = _make_parser()
 
 
-def render_markdown(text: str) -> RenderedMarkdown:
-    """HTML for ``text`` (raw HTML in the source is escaped) and its code blocks."""
-    env: dict = {"code_blocks": []}
+def render_markdown(text: str, collapse_code: bool = False, link: str = "") -> RenderedMarkdown:
+    """HTML for ``text`` (raw HTML in the source is escaped) and its code blocks.
+
+    ``collapse_code``: each code block becomes its one-line title (the transcript's
+    view of a reply), a link to ``link`` when given; else highlighted, with Copy.
+    """
+    env: dict = {"code_blocks": [], "collapse_code": collapse_code, "link": link}
     body = _PARSER.render(text, env)
     return RenderedMarkdown(f'<div style="color:{TEXT_COLOR};">{body}</div>', env["code_blocks"])

@@ -12,10 +12,12 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_app.core.capture import PressDropped, PressSubmitted, SpeechCapture
+from desktop_app.core.capture import PressDropped, SpeechCapture
 
 
-class PushToTalk(QObject):
+class TalkPress(QObject):
+    """One push-to-talk press, held with the talk key or the Talk button: ``recording`` while down."""
+
     recordingChanged = Signal(bool)
     message = Signal(str)  # one line for the status bar
 
@@ -46,8 +48,7 @@ class PushToTalk(QObject):
         if not self._capture.press():
             return
         self.recording = True
-        self.recordingChanged.emit(True)
-        self.message.emit("Listening... release to send")
+        self.recordingChanged.emit(True)  # (the status line says so: gui.talk_state)
 
     def release(self) -> None:
         if not self.recording:
@@ -71,5 +72,3 @@ class PushToTalk(QObject):
             if reason.startswith("too short"):
                 reason = f"Too short: hold {self._key_name()} while you speak"
             self.message.emit(reason[:1].upper() + reason[1:])
-        elif isinstance(event, PressSubmitted):
-            self.message.emit("Thinking...")

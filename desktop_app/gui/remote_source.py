@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QImage
 
 from desktop_app.media.capture import FrameSource
-from desktop_app.server.session import Session as BrowserSession
+from desktop_app.server.session import BrowserSession
 
 
 def rgb_to_qimage(rgb) -> QImage:

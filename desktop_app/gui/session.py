@@ -3,7 +3,7 @@
 The engine runs on the qasync loop (the GUI thread); its models run in their own worker
 threads. Engine events are emitted on the loop thread, so they reach widgets directly.
 
-New settings apply without a restart (:meth:`Session.apply_settings`): a new engine is
+New settings apply without a restart (:meth:`WindowSession.apply_settings`): a new engine is
 built and warmed in the background while the old one keeps serving; only when the new
 one is ready does it take over, with the same conversation. On failure the old engine
 stays and one line says why.
@@ -17,7 +17,7 @@ import logging
 from typing import Awaitable, Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop_app.backends.factory import make_engine
 from desktop_app.config import AppPaths, Settings
@@ -61,7 +61,9 @@ class ProgressRelay(QObject):
         self.progress.emit(what, fraction)
 
 
-class Session(QObject):
+class WindowSession(QObject):
+    """This computer's engine as the window holds it: started, swapped on new settings, its speaker."""
+
     event = Signal(object)  # every engine event except audio packets
     status = Signal(str)  # one line for the status bar
     ready = Signal()  # models loaded: turns can start
@@ -83,6 +85,10 @@ class Session(QObject):
         self._task: asyncio.Task | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.applying = False
+        self._speaker_watch = QTimer(self)  # a speaker unplugged mid-reply: one line, reopened when back
+        self._speaker_watch.setInterval(1000)
+        self._speaker_watch.timeout.connect(self._watch_speaker)
+        self._speaker_lost = False
 
     # ---- start-up -------------------------------------------------------------------
 
@@ -121,7 +127,9 @@ class Session(QObject):
     def _fail(self, message: str) -> None:
         self.failed.emit(redact(message, self.settings.llm_api_key.get()))
 
-    def _open_speaker(self) -> None:
+    def _open_speaker(self, quiet: bool = False) -> None:
+        """Open the speaker; ``quiet``: a retry after it was lost, which says nothing when
+        it fails again (the line saying it is gone stays)."""
         if not self._use_speaker or self.engine is None:
             self.audioStatus.emit("Speaker off: replies are shown as text")
             return
@@ -131,10 +139,29 @@ class Session(QObject):
 
             self.speaker = SpeakerSink(device_arg(self.settings.audio_output_device), on_played=self._playback_tap)
         except AppError as exc:
-            self.audioStatus.emit(f"{exc}: replies are shown as text")
+            if not quiet:
+                self.audioStatus.emit(f"{exc}: replies are shown as text")
             return
         self.engine.add_sink(self.speaker)
+        self._speaker_lost = False
+        self._speaker_watch.start()
         self.audioStatus.emit("Speaker ready")
+
+    def _watch_speaker(self) -> None:
+        """Every second: a speaker whose device went away (unplugged) is closed with one
+        line (replies go on as text), and opened again once a device is back."""
+        if self._speaker_lost:
+            self._open_speaker(quiet=True)
+            return
+        if self.speaker is None or self.speaker.alive:
+            return
+        log.warning("the speaker stopped playing: its device is gone")
+        if self.engine is not None:
+            self.engine.remove_sink(self.speaker)
+        self.speaker.close()
+        self.speaker = None
+        self._speaker_lost = True
+        self.audioStatus.emit("\u26a0 The speaker is gone (unplugged?): replies are shown as text until it is back")
 
     def set_playback_tap(self, tap: Callable[[np.ndarray, int], None] | None) -> None:
         """Receive every block the speaker plays (the echo canceller's reference), from
@@ -235,7 +262,7 @@ class Session(QObject):
         """Synchronous, so no turn can start on the old engine in between."""
         old.cancel()
         unsubscribe_old = self._unsubscribe
-        new.conversation = old.conversation  # a conversation opened meanwhile
+        new.continue_conversation(old.conversation)  # a conversation opened meanwhile
         self.engine = new
         self.settings = settings
         self._unsubscribe = new.subscribe(self._on_event)

@@ -150,6 +150,18 @@ class SettingsDialog(QDialog):
             self.vision.addItem(label, value)
         self.vision.setCurrentIndex([v for v, _ in VISION].index(s.llm_vision))
         form.addRow("Vision", self.vision)
+        self.read_text = QCheckBox("Read the text in view for a model that cannot see (OCR, offline)")
+        self.read_text.setObjectName("readTextInView")
+        self.read_text.setChecked(s.read_text_in_view)
+        self.read_text.setToolTip(
+            "The text on your screen or in front of the camera is read on this computer and given to the "
+            "model with your words. Off: the model is told that it cannot see."
+        )
+        form.addRow("", self.read_text)
+        self.text_with_image = QCheckBox("Also give a model that sees the text read from the image")
+        self.text_with_image.setObjectName("textInViewWithImage")
+        self.text_with_image.setChecked(s.text_in_view_with_image)
+        form.addRow("", self.text_with_image)
         self.system_prompt = QPlainTextEdit(s.system_prompt)
         self.system_prompt.setObjectName("systemPrompt")
         self.system_prompt.setFixedHeight(90)
@@ -218,6 +230,13 @@ class SettingsDialog(QDialog):
             self.talk_key.addItem(s.push_to_talk_key)
         self.talk_key.setCurrentText(s.push_to_talk_key)
         form.addRow("Push-to-talk key (hold)", self.talk_key)
+        self.talk_key_global = QCheckBox("The key works in other windows too (global hotkey)")
+        self.talk_key_global.setToolTip(
+            "Hold the key while another application has the focus. X11 only (not Wayland, macOS or Windows);\n"
+            "the key is taken from every application, so choose one that types nothing, such as F9."
+        )
+        self.talk_key_global.setChecked(s.push_to_talk_global)
+        form.addRow(self.talk_key_global)
         return box
 
     # ---- behaviour ------------------------------------------------------------------
@@ -263,6 +282,8 @@ class SettingsDialog(QDialog):
             llm_api_key=key,
             llm_max_tokens=self.max_tokens.value(),
             llm_vision=self.vision.currentData(),
+            read_text_in_view=self.read_text.isChecked(),
+            text_in_view_with_image=self.text_with_image.isChecked(),
             system_prompt=self.system_prompt.toPlainText().strip() or s.system_prompt,
             asr_model=self.asr_model.currentText().strip() or "tiny.en",
             tts_provider=tts_provider,
@@ -270,6 +291,7 @@ class SettingsDialog(QDialog):
             audio_input_device=self.microphone.currentData() or "",
             audio_output_device=self.speaker.currentData() or "",
             push_to_talk_key=self.talk_key.currentText(),
+            push_to_talk_global=self.talk_key_global.isChecked(),
             hands_free=self.hands_free.isChecked(),
             turn_pause_ms=self.turn_pause.value(),
             barge_in=self.barge_in.isChecked(),

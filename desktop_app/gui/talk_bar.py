@@ -7,14 +7,10 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QV
 
 from desktop_app.gui.icons import icon
 from desktop_app.gui.level_meter import LevelMeter
+from desktop_app.gui.talk_state import TURN, TalkState
 
-# What the talk button says in hands-free mode, per hands-free state (gui.hands_free_controller).
-HANDS_FREE_TEXT = {
-    "loading": "  Loading models...",
-    "listening": "  Listening...",
-    "hearing": "  Hearing you...",
-    "replying": "  Replying \u00b7 talk to interrupt",
-}
+# Everything the talk button can say (gui.talk_state): its width fits the widest.
+TALK_TEXTS = ("  Hold to talk", "  Loading models...", "  Listening...", "  Hearing you...", "  Replying \u00b7 talk to interrupt")
 
 
 class TalkBar(QWidget):
@@ -36,7 +32,7 @@ class TalkBar(QWidget):
         self.talk_button.pressed.connect(self.talkPressed)
         self.talk_button.released.connect(self.talkReleased)
         widest = 0
-        for text in ("  Hold to talk", *HANDS_FREE_TEXT.values()):  # no jumps when the text changes
+        for text in TALK_TEXTS:  # no jumps when the text changes
             self.talk_button.setText(text)
             widest = max(widest, self.talk_button.sizeHint().width())
         self.talk_button.setText("  Hold to talk")
@@ -48,8 +44,8 @@ class TalkBar(QWidget):
         self.hands_free.setToolTip("Listen all the time: a pause ends your turn, talking over the reply interrupts it")
         self.hands_free.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.hands_free.toggled.connect(self.handsFreeToggled)
-        self._hands_free_state = "off"
-        self._ready = False
+        self._hands_free = False
+        self._listen = "off"  # the talk button's style: "off" (push-to-talk) or the hands-free phase
         talk = QVBoxLayout()
         talk.setSpacing(4)
         talk.addWidget(self.talk_button)
@@ -92,39 +88,27 @@ class TalkBar(QWidget):
         self.input.setPlaceholderText(f"Type a message and press Enter  \u00b7  {how}  \u00b7  Esc stops the reply")
         self.talk_button.setToolTip(f"Hold this button, or hold {name}, while you speak")
 
-    def set_ready(self, ready: bool) -> None:
-        self._ready = ready
-        self.talk_button.setEnabled(ready and self._hands_free_state == "off")
-        self.send_button.setEnabled(ready)
-
-    def set_recording(self, recording: bool) -> None:
-        self._show_talk("  Listening..." if recording else "  Hold to talk", recording)
-
-    def _hands_free_on(self) -> bool:
-        return self._hands_free_state != "off"
-
-    def set_hands_free(self, state: str, interruptible: bool = True) -> None:
-        """Show a hands-free state ("off" gives the talk button back to push-to-talk)."""
-        changed = (state == "off") != (self._hands_free_state == "off")
-        self._hands_free_state = state
-        on = state != "off"
-        if changed:
+    def show_state(self, state: TalkState, interruptible: bool = True) -> None:
+        """Render the window's talk state (gui.talk_state): the one place these widgets change."""
+        hands_free_changed = state.hands_free != self._hands_free
+        self._hands_free = state.hands_free
+        if hands_free_changed:
             self.set_talk_key_name(self._key_name)
         self.hands_free.blockSignals(True)
-        self.hands_free.setChecked(on)
+        self.hands_free.setChecked(state.hands_free)
         self.hands_free.blockSignals(False)
-        self.talk_button.setEnabled(self._ready and not on)
-        if on:
-            text = HANDS_FREE_TEXT.get(state, "  Listening...")
-            if state == "replying" and not interruptible:
-                text = "  Replying..."
-            self._show_talk(text, state == "hearing")
-        else:
-            self.set_recording(False)
+        self.talk_button.setEnabled(state.can_talk)
+        self.send_button.setEnabled(state.can_send)
+        self.stop_button.setEnabled(state.can_stop)
+        self._listen = ("replying" if state.phase in TURN else state.phase.value) if state.hands_free else "off"
+        self._show_talk(state.talk_text(interruptible), state.recording)
+
+    def _hands_free_on(self) -> bool:
+        return self._hands_free
 
     def _show_talk(self, text: str, recording: bool) -> None:
         self.talk_button.setProperty("recording", recording)
-        self.talk_button.setProperty("listen", self._hands_free_state)
+        self.talk_button.setProperty("listen", self._listen)
         self.talk_button.setText(text)
         self.talk_button.style().unpolish(self.talk_button)
         self.talk_button.style().polish(self.talk_button)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,6 +10,8 @@ from datetime import datetime
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from desktop_app.gui.markdown_render import render_markdown
 
 THUMB_WIDTH = 160
 
@@ -31,6 +34,7 @@ class TranscriptEntry:
     state: str = "listening"  # listening, thinking, speaking, done, interrupted, error, no-speech
     error: str = ""
     turn_id: str = ""
+    waiting: str = ""  # "Waiting for the model (...): no reply yet after 5 s" while it is late
 
     @property
     def finished(self) -> bool:
@@ -39,6 +43,14 @@ class TranscriptEntry:
 
 def _paragraphs(text: str) -> str:
     return html.escape(text.strip()).replace("\n", "<br>")
+
+
+@functools.lru_cache(maxsize=256)
+def _reply_html(text: str, index: int) -> str:
+    """A reply as the conversation shows it: rendered markdown, code collapsed to its title
+    (a link that shows the reply, code and Copy, in the reply pane). Cached: while a reply
+    streams only its own entry renders again."""
+    return render_markdown(text, collapse_code=True, link=f"turn:{index}").html
 
 
 class TranscriptView(QTextBrowser):
@@ -55,22 +67,6 @@ class TranscriptView(QTextBrowser):
         self.setHtml(EMPTY)
 
     # ---- the model ------------------------------------------------------------------
-
-    def clear_entries(self) -> None:
-        self.entries = []
-        self.selected_index = None
-        self.refresh()
-
-    def add(self, entry: TranscriptEntry) -> int:
-        self.entries.append(entry)
-        self.refresh()
-        return len(self.entries) - 1
-
-    def find(self, turn_id: str) -> TranscriptEntry | None:
-        for entry in reversed(self.entries):
-            if entry.turn_id == turn_id:
-                return entry
-        return None
 
     def select(self, index: int | None) -> None:
         self.selected_index = index
@@ -120,10 +116,21 @@ class TranscriptView(QTextBrowser):
         if e.state == "no-speech":
             out.append('<p style="color:#7d8590; margin-left:8px;"><i>No speech heard.</i></p>')
             return "".join(out)
+        if e.finished and not e.reply_text.strip():  # stopped or failed before a reply: no empty one
+            if e.error:
+                note = f'<span style="color:#ff7b72;">error: {html.escape(e.error)}</span>'
+            elif e.state == "interrupted":
+                note = "<i>Stopped before the reply.</i>"
+            else:
+                note = "<i>No reply.</i>"
+            out.append(f'<p style="color:#7d8590; margin-left:8px; margin-bottom:10px;">{note}</p>')
+            return "".join(out)
         selected = index == self.selected_index
         bg = "#2a2438" if selected else "#222730"
-        if e.reply_text:
-            reply = _paragraphs(e.reply_text)
+        if e.reply_text.strip():
+            reply = _reply_html(e.reply_text, index)
+        elif e.state in ("thinking", "listening") and e.waiting:
+            reply = f'<span style="color:#d29922;"><i>{html.escape(e.waiting)}...</i></span>'
         elif e.state in ("thinking", "listening"):
             reply = '<span style="color:#7d8590;"><i>thinking...</i></span>'
         else:
@@ -140,7 +147,7 @@ class TranscriptView(QTextBrowser):
         out += [
             '<table width="100%" cellspacing="0" cellpadding="8" style="margin-bottom:10px;">',
             f'<tr><td bgcolor="{bg}"><a href="turn:{index}" style="color:#d2a8ff; text-decoration:none;"><b>AI</b></a>'
-            f' <span style="color:#7d8590;">{stamp}</span><br><span style="color:#e6e9ef;">{reply}</span>'
+            f' <span style="color:#7d8590;">{stamp}</span>{reply if e.reply_text.strip() else "<br>" + reply}'
             f'{"<br>" + footer if footer else ""}{metrics}</td></tr>',
             "</table>",
         ]

@@ -36,11 +36,13 @@ import threading
 import time
 from collections import deque
 
-import av
 import numpy as np
 from livekit import rtc
 
-RATE = 16000
+from desktop_app.core.ports import SAMPLE_RATE
+from desktop_app.media.audio_file import StreamResampler
+
+RATE = SAMPLE_RATE
 FRAME = 160  # 10 ms at 16 kHz, the module's frame
 _SILENT_RMS = 1e-4  # about -80 dBFS: below this a playback frame is silence
 _MAX_REVERSE_FRAMES = 50  # playback burst handed over at once (500 ms); older is dropped
@@ -68,7 +70,7 @@ class EchoCanceller:
         self._delay_ms = stream_delay_ms
         self._lock = threading.Lock()
         self._incoming: deque[tuple[np.ndarray, int, float]] = deque()  # (pcm, rate, stamp)
-        self._resamplers: dict[int, av.AudioResampler] = {}
+        self._resampler = StreamResampler(RATE)
         self._reverse: deque[tuple[np.ndarray, float]] = deque()  # 10 ms frames, with their time
         self._partial = np.zeros(0, dtype=np.int16)  # the start of the next frame
         self._partial_at = 0.0
@@ -139,7 +141,7 @@ class EchoCanceller:
             items = list(self._incoming)
             self._incoming.clear()
         for block, rate, stamp in items:
-            pcm = self._resample(block, rate)
+            pcm = self._resampler.push(_to_int16(block), rate)
             if not self._partial.size:
                 self._partial_at = stamp
             partial = np.concatenate([self._partial, pcm]) if self._partial.size else pcm
@@ -168,19 +170,6 @@ class EchoCanceller:
             self._guard_left = self._guard
             self.guard_windows += 1
         self._quiet = 0
-
-    def _resample(self, block: np.ndarray, rate: int) -> np.ndarray:
-        pcm = _to_int16(block)
-        if rate == RATE:
-            return pcm
-        resampler = self._resamplers.get(rate)
-        if resampler is None:
-            resampler = self._resamplers[rate] = av.AudioResampler(format="s16", layout="mono", rate=RATE)
-        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = rate
-        out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-        return np.concatenate(out).astype(np.int16, copy=False) if out else np.zeros(0, dtype=np.int16)
-
 
 class EchoStats:
     """How much quieter the microphone got, per 100 ms window, while playback was active.

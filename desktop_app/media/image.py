@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 
@@ -31,6 +30,3 @@ def to_jpeg(img: Image.Image, max_side: int = MAX_SIDE, quality: int = 85) -> by
     img.save(out, format="JPEG", quality=quality)
     return out.getvalue()
 
-
-def jpeg_data_url(jpeg: bytes) -> str:
-    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")

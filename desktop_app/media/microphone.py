@@ -11,9 +11,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from desktop_app.core.ports import SAMPLE_RATE
 from desktop_app.errors import AppError
 
-SAMPLE_RATE = 16000  # what the speech recognizer takes
 BLOCK = 320  # 20 ms at 16 kHz
 
 

@@ -7,43 +7,13 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from desktop_app.core.opus_packets import packet_duration_ms  # noqa: F401  (re-exported)
+from desktop_app.media.audio_file import StreamResampler
+
 OPUS_RATE = 48000
 FRAME_SAMPLES = 960  # 20 ms at 48 kHz
 FRAME_MS = 20
 SILENCE_PACKET = b"\xf8\xff\xfe"  # a 20 ms Opus silence frame
-
-_FRAME_SIZES_MS = (10, 20, 40, 60)  # SILK
-_HYBRID_MS = (10, 20)
-_CELT_MS = (2.5, 5, 10, 20)
-
-
-def packet_duration_ms(packet: bytes) -> float:
-    """Duration of an Opus packet from its TOC byte (RFC 6716, section 3.1)."""
-    if not packet:
-        return 0.0
-    toc = packet[0]
-    config = toc >> 3
-    if config < 12:
-        frame_ms: float = _FRAME_SIZES_MS[config % 4]
-    elif config < 16:
-        frame_ms = _HYBRID_MS[config % 2]
-    else:
-        frame_ms = _CELT_MS[config % 4]
-    code = toc & 0x03
-    if code == 0:
-        frames = 1
-    elif code in (1, 2):
-        frames = 2
-    else:
-        frames = (packet[1] & 0x3F) if len(packet) > 1 else 0
-    return frame_ms * frames
-
-
-def _resample_to_48k(resampler: av.AudioResampler, pcm: np.ndarray, sample_rate: int) -> np.ndarray:
-    frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
-    frame.sample_rate = sample_rate
-    out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int16)
 
 
 class OpusEncoder:
@@ -63,23 +33,16 @@ class OpusEncoder:
         codec.options = {"frame_duration": "20", "application": "voip"}
         codec.open()
         self._codec = codec
-        self._resamplers: dict[int, av.AudioResampler] = {}
+        self._resampler = StreamResampler(OPUS_RATE)
         self._pending = np.zeros(0, dtype=np.int16)
         self._pts = 0
 
     def encode(self, pcm: np.ndarray, sample_rate: int, final: bool = True) -> list[bytes]:
         pcm = np.ascontiguousarray(pcm, dtype=np.int16).reshape(-1)
         if sample_rate != OPUS_RATE:
-            resampler = self._resamplers.get(sample_rate)
-            if resampler is None:
-                resampler = av.AudioResampler(format="s16", layout="mono", rate=OPUS_RATE)
-                self._resamplers[sample_rate] = resampler
-            pcm = _resample_to_48k(resampler, pcm, sample_rate) if pcm.size else pcm
+            pcm = self._resampler.push(pcm, sample_rate)
             if final:
-                tail = [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-                if tail:
-                    pcm = np.concatenate([pcm, *tail])
-                del self._resamplers[sample_rate]  # a flushed resampler cannot be reused
+                pcm = np.concatenate([pcm, self._resampler.flush(sample_rate)])
         samples = np.concatenate([self._pending, pcm]) if self._pending.size else pcm
         whole = samples.size // FRAME_SAMPLES * FRAME_SAMPLES
         self._pending = samples[whole:].copy()

@@ -34,15 +34,22 @@ from aiohttp import WSMsgType, web
 from desktop_app.config import AppPaths, Settings
 from desktop_app.core.turn import Backends
 from desktop_app.errors import ConfigError
-from desktop_app.server.session import ServerEvent, Session, SessionAdded, SessionRemoved, dumps
-from desktop_app.server.signaling import MAX_MESSAGE_BYTES, error_message
+from desktop_app.server.events import ServerEvent, SessionAdded, SessionEvent, SessionRemoved, SessionStateChanged
+from desktop_app.server.session import BrowserSession
+from desktop_app.server.signaling import MAX_MESSAGE_BYTES, dumps, error_message
 
 log = logging.getLogger(__name__)
 
 TOKEN_COOKIE = "aiwebcam_token"
-WEB_FILES = {
+WEB_FILES = {  # the page's files, flat in web/ (ES modules: app.js imports the others)
     "index.html": "text/html",
     "app.js": "text/javascript",
+    "state.js": "text/javascript",
+    "status.js": "text/javascript",
+    "signalling.js": "text/javascript",
+    "media.js": "text/javascript",
+    "talk.js": "text/javascript",
+    "transcript.js": "text/javascript",
     "markdown.js": "text/javascript",
     "style.css": "text/css",
     "icon.svg": "image/svg+xml",
@@ -118,7 +125,7 @@ class WebcamServer:
         if bool(self.config.cert) != bool(self.config.key):
             raise ConfigError("give both --cert and --key, or neither")
         self._token = self.config.token or stored_token(paths)
-        self._sessions: dict[str, Session] = {}
+        self._sessions: dict[str, BrowserSession] = {}
         self._reserved = 0  # sessions being set up (counted against max_sessions)
         self._listeners: list[Callable[[ServerEvent], None]] = []
         self._sockets: set[web.WebSocketResponse] = set()
@@ -133,10 +140,10 @@ class WebcamServer:
         return self._token
 
     @property
-    def sessions(self) -> list[Session]:
+    def sessions(self) -> list[BrowserSession]:
         return list(self._sessions.values())
 
-    def session(self, session_id: str) -> Session | None:
+    def session(self, session_id: str) -> BrowserSession | None:
         return self._sessions.get(session_id)
 
     def subscribe(self, listener: Callable[[ServerEvent], None]) -> Callable[[], None]:
@@ -261,12 +268,13 @@ class WebcamServer:
             self._reserved += 1
             try:
                 outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-                session = Session(
+                session = BrowserSession(
                     self.backends,
                     self.settings,
                     self.paths,
                     send=outbox.put_nowait,
-                    notify=self._emit,
+                    on_engine_event=lambda session, event: self._emit(SessionEvent(session, event)),
+                    on_peer_state=lambda session, state: self._emit(SessionStateChanged(session, state)),
                     remote=request.remote or "",
                     user_agent=request.headers.get("User-Agent", ""),
                     max_message_bytes=self.config.max_message_bytes,
@@ -276,7 +284,7 @@ class WebcamServer:
                 self._reserved -= 1
             self._emit(SessionAdded(session))
             writer = asyncio.ensure_future(_write_loop(ws, outbox))
-            outbox.put_nowait({"type": "hello", "session_id": session.id, "max_message_bytes": self.config.max_message_bytes})
+            outbox.put_nowait({"type": "hello", "session_id": session.id})
             try:
                 await self._read_loop(ws, session)
             finally:
@@ -290,7 +298,7 @@ class WebcamServer:
             self._sockets.discard(ws)
         return ws
 
-    async def _read_loop(self, ws: web.WebSocketResponse, session: Session) -> None:
+    async def _read_loop(self, ws: web.WebSocketResponse, session: BrowserSession) -> None:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 try:
@@ -304,7 +312,7 @@ class WebcamServer:
                 log.info("session %s: websocket error: %s", session.id, ws.exception())
                 break
 
-    async def _end_session(self, session: Session) -> None:
+    async def _end_session(self, session: BrowserSession) -> None:
         if self._sessions.pop(session.id, None) is None:
             return
         try:

@@ -20,11 +20,11 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from desktop_app.core.ports import SAMPLE_RATE
+from desktop_app.media.audio_file import StreamResampler
 from desktop_app.server.audio_track import OpusAudioTrack
 
 log = logging.getLogger(__name__)
-
-ASR_RATE = 16000
 
 
 def restrict_ice_host_addresses(addresses: list[str] | None) -> None:
@@ -59,7 +59,7 @@ class MicrophoneResampler:
     """
 
     def __init__(self) -> None:
-        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=ASR_RATE)
+        self._resampler = StreamResampler(SAMPLE_RATE, "flt")
 
     def convert(self, frame: av.AudioFrame) -> np.ndarray:
         channels = len(frame.layout.channels)
@@ -70,12 +70,7 @@ class MicrophoneResampler:
             mono = data.reshape(-1, channels).mean(axis=1) if channels > 1 else data.reshape(-1)
         if data.dtype == np.int16:
             mono = mono / 32768.0
-        mono_frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(mono, dtype=np.float32).reshape(1, -1), format="flt", layout="mono")
-        mono_frame.sample_rate = frame.sample_rate
-        out = [f.to_ndarray().reshape(-1) for f in self._resampler.resample(mono_frame)]
-        if not out:
-            return np.zeros(0, dtype=np.float32)
-        return np.concatenate(out).astype(np.float32, copy=False)
+        return self._resampler.push(mono, frame.sample_rate)
 
 
 class BrowserPeer:
@@ -95,10 +90,6 @@ class BrowserPeer:
         self._tasks: set[asyncio.Task] = set()
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._state_changed)
-
-    @property
-    def state(self) -> str:
-        return self.pc.connectionState
 
     async def answer(self, offer_sdp: str) -> str:
         """Apply the browser's offer and return the answer SDP (candidates included).

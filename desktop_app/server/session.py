@@ -10,20 +10,17 @@ live transcription while the key is held, hands-free turn detection and barge-in
 page switches it on through :class:`~desktop_app.server.hands_free_link.HandsFreeLink`);
 push-to-talk presses are refused in hands-free mode.
 
-The server (and the desktop app's view of connected browsers) follows sessions through
-:class:`SessionAdded`, :class:`SessionRemoved`, :class:`SessionStateChanged` and
-:class:`SessionEvent` (every engine event of that session).
+The server follows a session through two callbacks, ``on_engine_event`` (every engine
+event of the session) and ``on_peer_state``, and tells its own listeners (see
+:mod:`desktop_app.server.events`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
-import time
-from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 import av
 import numpy as np
@@ -45,8 +42,9 @@ from desktop_app.server.signaling import (
     Offer,
     Ping,
     ProtocolError,
-    PushToTalk,
+    TalkButton,
     TypedText,
+    ViewSource,
     error_message,
     event_message,
     parse_client_message,
@@ -57,14 +55,17 @@ log = logging.getLogger(__name__)
 TAIL_MS = 80  # RTP audio lags the WebSocket's "stop": wait this long for the last words
 
 
-class Session:
+class BrowserSession:
+    """One connected browser page (the window's own session is ``gui.session.Session``)."""
+
     def __init__(
         self,
         backends: Backends,
         settings: Settings,
         paths: AppPaths,
         send: Callable[[dict[str, Any]], None],
-        notify: Callable[["ServerEvent"], None] | None = None,
+        on_engine_event: Callable[[BrowserSession, Event], None] | None = None,
+        on_peer_state: Callable[[BrowserSession, str], None] | None = None,
         remote: str = "",
         user_agent: str = "",
         max_message_bytes: int = 64 * 1024,
@@ -72,12 +73,15 @@ class Session:
         self.id = secrets.token_hex(4)
         self.remote = remote
         self.user_agent = user_agent[:200]
-        self.created = time.time()
         self.settings = settings
-        self.engine = Engine(backends, default_store(paths.data_dir), settings.system_prompt)
+        self.engine = Engine(
+            backends,
+            default_store(paths.data_dir),
+            settings.system_prompt,
+            view_text_with_image=settings.text_in_view_with_image,
+        )
         self.audio_track = OpusAudioTrack(self._on_speaking)
         self.engine.add_sink(self.audio_track)
-        self.last_turn_id: str | None = None
         self.capture = SpeechCapture(self.engine, CaptureOptions(tail_ms=TAIL_MS), frame_source=self._frame_jpeg_async)
         self._unsubscribe_capture = self.capture.subscribe(self._on_capture_event)
         self.hands_free: HandsFreeLink | None = None  # None: push-to-talk
@@ -85,7 +89,8 @@ class Session:
         self.peer_state = "new"
         self.closed = False
         self._send = send
-        self._notify = notify or (lambda event: None)
+        self._engine_event_listener = on_engine_event
+        self._peer_state_listener = on_peer_state
         self._max_message_bytes = max_message_bytes
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
         if log.isEnabledFor(logging.INFO):  # -v: what competes with the LLM in the server
@@ -94,13 +99,9 @@ class Session:
             self.engine.subscribe(TurnCpuLog(log, f"browser {self.id} turn"))
 
     def __repr__(self) -> str:
-        return f"<Session {self.id} {self.remote} {self.peer_state}>"
+        return f"<BrowserSession {self.id} {self.remote} {self.peer_state}>"
 
     # ---- for the desktop app ---------------------------------------------------------
-
-    @property
-    def title(self) -> str:
-        return self.engine.conversation.title
 
     @property
     def latest_frame(self) -> av.VideoFrame | None:
@@ -111,10 +112,6 @@ class Session:
         """The latest frame as an RGB24 array (H, W, 3), ready for a QImage."""
         frame = self.latest_frame
         return frame.to_ndarray(format="rgb24") if frame is not None else None
-
-    def latest_frame_jpeg(self) -> bytes | None:
-        frame = self.latest_frame
-        return _frame_to_jpeg(frame) if frame is not None else None
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue one JSON message for this page."""
@@ -134,7 +131,7 @@ class Session:
     async def handle(self, message: ClientMessage) -> None:
         if isinstance(message, Offer):
             await self._answer(message.sdp)
-        elif isinstance(message, PushToTalk):
+        elif isinstance(message, TalkButton):
             if self.hands_free is not None:
                 if message.pressed:
                     self._send(error_message("push-to-talk is off in hands-free mode: just talk", "hands_free"))
@@ -148,7 +145,10 @@ class Session:
             self.cancel()
         elif isinstance(message, TypedText):
             self.cancel()  # the old reply's queued audio must not play before the new one
-            self.engine.submit(TurnInput(text=message.text))
+            # typed words go with the frame in view, as spoken ones do
+            self.engine.submit(TurnInput(text=message.text, image_jpeg=await self._frame_jpeg_async()))
+        elif isinstance(message, ViewSource):
+            self.engine.set_view_source(message.source)
         elif isinstance(message, Ping):
             self._send({"type": "pong"})
 
@@ -230,19 +230,13 @@ class Session:
             self._send(error_message(event.reason, "no_audio"))
 
     def cancel(self) -> bool:
-        """Interrupt the turn and silence the track. True when something was cut short.
-
-        The turn may be over while its audio is still queued (TTS runs ahead of
-        playback): then only the track is flushed, and the page is told so itself (the
-        engine has no event for it: the stored turn is not marked interrupted).
-        """
+        """Stop the reply: the engine's one cancel (see ``Engine.cancel``: what it flushes
+        and stores), and the track silenced even for the last packets it was handed
+        after the turn ended. True when something was cut short."""
         was_speaking = self.audio_track.speaking
+        stopped = self.engine.cancel()
         self.audio_track.flush()
-        if self.engine.cancel():
-            return True
-        if was_speaking and self.last_turn_id:
-            self._send({"type": "cancelled", "turn_id": self.last_turn_id, "audio_only": True})
-        return was_speaking
+        return stopped or was_speaking
 
     # ---- events out -----------------------------------------------------------------
 
@@ -250,18 +244,17 @@ class Session:
         self._send({"type": "speaking", "on": speaking})
 
     def _on_engine_event(self, event: Event) -> None:
-        turn_id = getattr(event, "turn_id", None)
-        if turn_id is not None:
-            self.last_turn_id = turn_id
         message = event_message(event)
         if message is not None:
             self._send(message)
-        self._notify(SessionEvent(self, event))
+        if self._engine_event_listener is not None:
+            self._engine_event_listener(self, event)
 
     def _on_peer_state(self, state: str) -> None:
         self.peer_state = state
         self._send({"type": "peer", "state": state})
-        self._notify(SessionStateChanged(self, state))
+        if self._peer_state_listener is not None:
+            self._peer_state_listener(self, state)
 
     async def close(self) -> None:
         if self.closed:
@@ -274,47 +267,16 @@ class Session:
         await self.capture.aclose()
         self._unsubscribe_capture()
         self.engine.cancel()
-        turn = self.engine.current
-        if turn is not None:
-            try:
-                await asyncio.wait_for(turn.wait(), timeout=5)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                pass
+        try:  # its turn, prompt pre-evaluation and view reading; the backends are shared
+            await asyncio.wait_for(self.engine.aclose(close_backends=False), timeout=5)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            pass
         self._unsubscribe()
         self.audio_track.stop()
         if self.peer is not None:
             await self.peer.close()
-        # The backends are shared with the other sessions: the server closes them.
-
-
-# ---- what the server tells its listeners (the desktop app) ---------------------------
-
-
-@dataclass(frozen=True)
-class SessionAdded:
-    session: Session
-
-
-@dataclass(frozen=True)
-class SessionRemoved:
-    session: Session
-
-
-@dataclass(frozen=True)
-class SessionStateChanged:
-    session: Session
-    state: str  # the RTCPeerConnection's connectionState
-
-
-@dataclass(frozen=True)
-class SessionEvent:
-    """An engine event of one session (AudioPacket included: a view may play it)."""
-
-    session: Session
-    event: Event
-
-
-ServerEvent = Union[SessionAdded, SessionRemoved, SessionStateChanged, SessionEvent]
+        # The shared backends are closed by their owner (``aiwebcam serve``, or the window
+        # when it hosts), not by a session.
 
 
 def _frame_to_jpeg(frame: av.VideoFrame) -> bytes:
@@ -322,6 +284,3 @@ def _frame_to_jpeg(frame: av.VideoFrame) -> bytes:
 
     return to_jpeg(frame.to_image())
 
-
-def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))

@@ -12,12 +12,14 @@ Every message is one JSON object with a ``type``. The browser sends:
 ``{"type": "cancel"}``              interrupt the reply
 ``{"type": "text", "text"}``        a typed message (a turn without audio)
 ``{"type": "ping"}``                keep-alive; answered with ``pong``
+``{"type": "source", "source"}``    what the video shows: ``"camera"`` or ``"screen"``
 ==================================  =================================================
 
 The server sends ``hello``, ``answer``, ``peer`` (connection state), ``recording``,
 engine events (``turn_started``, ``transcript``, ``delta``, ``metrics``, ``cancelled``,
-``finished``, ``turn_error``, ``no_speech``), ``error`` (a protocol error: the
-connection stays open) and ``pong``. Hands-free adds:
+``finished``, ``turn_error``, ``no_speech``; ``waiting``: the model has sent no word
+yet after ``waited_s``, with a ``message`` line, every second until it does), ``error``
+(a protocol error: the connection stays open) and ``pong``. Hands-free adds:
 
 * ``{"type": "hands_free", "on", "barge_in"?, "pause_ms"?}``: what the server applied
   (:class:`HandsFreeStatus`; the options only when on);
@@ -42,7 +44,6 @@ from typing import Any, Literal, Union
 
 from desktop_app.config import TURN_PAUSE_MS_RANGE
 from desktop_app.core.events import (
-    ChunkSpoken,
     Event,
     MetricsReady,
     NoSpeech,
@@ -53,6 +54,7 @@ from desktop_app.core.events import (
     TurnFinished,
     TurnStarted,
 )
+from desktop_app.core.model_wait import WaitingForModel
 from desktop_app.core.hands_free import BargeIn, HandsFreeEvent, HandsFreeOptions, SpeechIgnored, UtteranceSubmitted
 from desktop_app.core.turn_detector import SpeechEnded, SpeechStarted, TurnDetectorConfig
 
@@ -73,7 +75,9 @@ class Offer:
 
 
 @dataclass(frozen=True)
-class PushToTalk:
+class TalkButton:
+    """The page's push-to-talk (Space or the Talk button) went down (pressed) or up."""
+
     pressed: bool
 
 
@@ -99,7 +103,14 @@ class Ping:
     pass
 
 
-ClientMessage = Union[Offer, PushToTalk, HandsFreeSwitch, Cancel, TypedText, Ping]
+@dataclass(frozen=True)
+class ViewSource:
+    """What the page's video shows: the camera or a shared screen (the AI is told)."""
+
+    source: Literal["camera", "screen"]
+
+
+ClientMessage = Union[Offer, TalkButton, HandsFreeSwitch, Cancel, TypedText, Ping, ViewSource]
 
 
 def parse_client_message(raw: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> ClientMessage:
@@ -125,7 +136,7 @@ def parse_client_message(raw: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -
         action = data.get("action")
         if action not in ("start", "stop"):
             raise ProtocolError("malformed ptt message: 'action' must be 'start' or 'stop'")
-        return PushToTalk(action == "start")
+        return TalkButton(action == "start")
     if kind == "hands_free":
         return _hands_free_switch(data)
     if kind == "cancel":
@@ -139,6 +150,11 @@ def parse_client_message(raw: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES) -
         return TypedText(text.strip())
     if kind == "ping":
         return Ping()
+    if kind == "source":
+        source = data.get("source")
+        if source not in ("camera", "screen"):
+            raise ProtocolError("malformed source message: 'source' must be 'camera' or 'screen'")
+        return ViewSource(source)
     if not isinstance(kind, str):
         raise ProtocolError("malformed message: missing 'type'")
     raise ProtocolError(f"unknown message type {kind[:40]!r}")
@@ -159,6 +175,11 @@ def _hands_free_switch(data: dict[str, Any]) -> HandsFreeSwitch:
 
 
 # ---- server -> browser --------------------------------------------------------------
+
+
+def dumps(message: dict[str, Any]) -> str:
+    """One message as the WebSocket's text: compact JSON, UTF-8 as is."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
 
 
 def error_message(message: str, code: str = "protocol") -> dict[str, Any]:
@@ -213,8 +234,6 @@ def event_message(event: Event) -> dict[str, Any] | None:
         return {"type": "transcript", "turn_id": event.turn_id, "text": event.text}
     if isinstance(event, ReplyDelta):
         return {"type": "delta", "turn_id": event.turn_id, "text": event.text}
-    if isinstance(event, ChunkSpoken):
-        return {"type": "spoken", "turn_id": event.turn_id, "index": event.index, "audio_ms": round(event.audio_ms)}
     if isinstance(event, MetricsReady):
         return {"type": "metrics", "turn_id": event.turn_id, "metrics": event.metrics.as_dict(), "summary": event.metrics.summary()}
     if isinstance(event, TurnCancelled):
@@ -225,4 +244,6 @@ def event_message(event: Event) -> dict[str, Any] | None:
         return {"type": "turn_error", "turn_id": event.turn_id, "message": event.message, "stage": event.stage}
     if isinstance(event, NoSpeech):
         return {"type": "no_speech", "turn_id": event.turn_id}
+    if isinstance(event, WaitingForModel):
+        return {"type": "waiting", "turn_id": event.turn_id, "waited_s": event.waited_s, "message": event.line}
     return None

@@ -384,3 +384,32 @@ def test_cli_ask_through_the_server(models: tuple[PiperSynthesizer, WhisperRecog
     assert summary["backends"] == {"asr": "openai whisper-1", "llm": "openai gpt-4o-mini", "tts": "openai gpt-4o-mini-tts alloy"}
     assert srv.chat_requests[0]["messages"][-1] == {"role": "user", "content": "hi"}
     assert srv.speech_requests and srv.transcription_requests == []
+
+
+async def test_a_vision_endpoint_gets_the_image_and_the_read_text_only_when_asked(server: FakeOpenAIServer) -> None:
+    """The frame goes to a model that sees as the image itself; the text read from it
+    (OCR, offline) goes along only with text_in_view_with_image."""
+    from tests.pictures import ERROR_CODE, error_screen
+    from tests.pictures import jpeg as picture_jpeg
+
+    frame = picture_jpeg(error_screen())
+    for with_text in (False, True):
+        settings = _settings(server.base_url).updated({"text_in_view_with_image": with_text})
+        assert settings.resolved_vision()
+        engine = make_engine(settings, AppPaths.from_env())
+        assert (engine.backends.reader is not None) == with_text and engine.reads_view == with_text
+        engine.set_view_source("screen")
+        try:
+            await engine.warm_up()
+            turn = await engine.run_turn(TurnInput(text="What does my screen say?", image_jpeg=frame))
+        finally:
+            await engine.aclose()
+        assert turn.view is not None and turn.view.given == "image"
+        parts = server.chat_requests[-1]["messages"][-1]["content"]
+        assert [p["type"] for p in parts] == ["text", "image_url"]
+        assert "cannot see" not in server.chat_requests[-1]["messages"][0]["content"]  # it can
+        if with_text:
+            assert parts[0]["text"].startswith("[Text visible on the user's screen (OCR")
+            assert ERROR_CODE in parts[0]["text"] and parts[0]["text"].endswith("What does my screen say?")
+        else:
+            assert parts[0]["text"] == "What does my screen say?"

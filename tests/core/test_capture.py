@@ -5,6 +5,7 @@ Audio is fed in 20 ms blocks at real-time pace, as a sound card's callback deliv
 """
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -146,3 +147,22 @@ async def test_a_press_within_the_tail_resumes_the_same_utterance(engine):
     assert turn is not None
     assert word_error_rate(f"{first} {second}", turn.user_text) <= 0.3, turn.user_text
     assert len(engine.conversation.turns) == 1  # one turn, not two halves
+
+
+async def test_a_local_microphone_ends_the_tail_with_the_first_block_captured_after_the_release(engine):
+    """A local device hands over each block as soon as it is captured: the block that ends
+    the tail is one captured after the release, not one still in flight from before it."""
+    capture = SpeechCapture(engine, CaptureOptions(tail_ms=20_000, tail_ends_with_block=True))
+    await feed(capture, silence(0.4))
+    capture.press()
+    await feed(capture, np.concatenate([speech_pcm("Turn on the kitchen lights."), silence(0.2)]))
+    before = time.monotonic()
+    pending = capture.release()
+    capture.feed(silence(0.1), captured_at=before - 0.05)  # captured before the release: in flight
+    await asyncio.sleep(1.0)
+    assert not pending.done() and capture.holding  # still collecting the tail
+    capture.feed(silence(0.1), captured_at=time.monotonic())
+    turn = await asyncio.wait_for(pending, 10)  # not the 20 s tail
+    assert turn is not None
+    await turn.wait()
+    assert word_error_rate("Turn on the kitchen lights.", turn.user_text) <= 0.3, turn.user_text

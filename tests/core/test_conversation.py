@@ -40,3 +40,11 @@ def test_store_round_trip_list_and_atomic_files(tmp_path):
     leftovers = [p.name for p in (tmp_path / "conversations").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
     assert json.loads(store.path_of(first.id).read_text())["turns"][0]["reply_text"] == "Hi!"
+
+
+def test_the_model_is_told_how_an_earlier_reply_was_cut():
+    conversation = Conversation()
+    conversation.turns.append(TurnRecord("First?", "Half of", interrupted=True))
+    conversation.turns.append(TurnRecord("Second?", "Also half", interrupted=True, error="the chat endpoint closed the connection"))
+    replies = [m["content"] for m in conversation.to_messages("", "Third?") if m["role"] == "assistant"]
+    assert replies == ["Half of [interrupted by the user]", "Also half [cut short by an error]"]

@@ -7,13 +7,14 @@ import pytest
 from faster_whisper.vad import get_vad_model
 
 from desktop_app.backends.asr.whisper_local import WhisperRecognizer
-from desktop_app.core.turn_detector import WINDOW, SileroStream, SpeechEnded, SpeechStarted, TurnDetector, TurnDetectorConfig
+from desktop_app.backends.asr.vad import SileroStream, SileroVoiceActivity
+from desktop_app.core.turn_detector import WINDOW, SpeechEnded, SpeechStarted, TurnDetector, TurnDetectorConfig
 from tests.signals import clicks, cough, onset, silence, trim
 from tests.speech import VOICES, first_word_kept, speech_pcm, voice_speech, word_error_rate
 
 
 def run(pcm: np.ndarray, block: int = 320, config: TurnDetectorConfig = TurnDetectorConfig()):
-    detector = TurnDetector(config)
+    detector = TurnDetector(SileroVoiceActivity(), config)
     events = []
     for offset in range(0, pcm.size, block):
         events += detector.feed(pcm[offset : offset + block])
@@ -117,7 +118,7 @@ PRE_ROLL_PHRASES = [
 
 def capture_turn(pcm: np.ndarray, config: TurnDetectorConfig = TurnDetectorConfig()):
     """Feed ``pcm`` in 20 ms blocks; the turn's audio as a face hands it on (pre-roll first)."""
-    detector = TurnDetector(config)
+    detector = TurnDetector(SileroVoiceActivity(), config)
     captured: list[np.ndarray] = []
     position = None
     started: SpeechStarted | None = None

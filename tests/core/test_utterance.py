@@ -5,6 +5,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from desktop_app.backends.asr.vad import SileroVoiceActivity
 from desktop_app.backends.asr.whisper_local import WhisperRecognizer
 from desktop_app.core.utterance import Utterance
 from tests.speech import VOICES, speech_pcm, voice_speech, with_lead, word_error_rate
@@ -51,7 +52,7 @@ async def test_phrases_are_transcribed_while_the_user_talks(asr):
             head = with_lead(voice_speech(first, voice), 0.3, 0.0)
             pcm = np.concatenate([head, pause, with_lead(voice_speech(second, voice), 0.0, 0.3)])
             partials: list[tuple[float, str]] = []
-            utterance = Utterance(asr, on_partial=lambda text: partials.append((utterance.duration_ms, text)))
+            utterance = Utterance(asr, SileroVoiceActivity(), on_partial=lambda text: partials.append((utterance.duration_ms, text)))
             await feed_in_real_time(utterance, pcm)
             text = await utterance.finish()
             # announced while the user paused, before the second phrase began
@@ -69,7 +70,7 @@ async def test_release_after_a_short_pause_reuses_the_last_pass(asr):
     await asr.load()
     question = "How many moons does Mars have?"
     pcm = np.concatenate([speech_pcm(question), np.zeros(8000, dtype=np.float32)])
-    utterance = Utterance(asr)
+    utterance = Utterance(asr, SileroVoiceActivity())
     await feed_in_real_time(utterance, pcm)
     heard_before_release = utterance.text
     assert word_error_rate(question, heard_before_release) <= 0.2
@@ -77,13 +78,13 @@ async def test_release_after_a_short_pause_reuses_the_last_pass(asr):
 
 
 async def test_silence_and_speech_cut_at_release(asr):
-    silent = Utterance(asr)
+    silent = Utterance(asr, SileroVoiceActivity())
     await feed_in_real_time(silent, np.zeros(16000, dtype=np.float32))
     assert await silent.finish() == ""
     # released mid-sentence: the tail is transcribed at finish
     question = "Please tell me about the history of Rome."
     cut = speech_pcm(question)
-    utterance = Utterance(asr)
+    utterance = Utterance(asr, SileroVoiceActivity())
     for offset in range(0, cut.size, CHUNK):  # no pauses for background work
         utterance.feed(cut[offset : offset + CHUNK])
     assert word_error_rate(question, await utterance.finish()) <= 0.25

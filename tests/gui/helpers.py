@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import numpy as np
 
@@ -146,3 +147,16 @@ def say_and_wait(qtbot, mic: "LiveMicrophone", pcm: np.ndarray) -> None:
     mic.say(pcm)
     qtbot.waitUntil(lambda: not mic.speaking, timeout=int(pcm.size / 16) + 30_000)
     qtbot.wait(60)  # the last blocks cross from the audio thread to the loop
+
+
+@contextlib.contextmanager
+def ready_window(qtbot, qloop, microphone: "LiveMicrophone | None" = None, **kwargs):
+    """A window whose models are loaded (and whose microphone, when given, delivers blocks); closed after."""
+    window = open_window(qtbot, qloop, microphone=microphone, **kwargs)
+    try:
+        wait_ready(qtbot, window)
+        if microphone is not None:
+            wait_armed(qtbot, window, microphone)
+        yield window
+    finally:
+        close_window(qtbot, window)

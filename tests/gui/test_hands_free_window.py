@@ -44,7 +44,7 @@ def test_hands_free_answers_after_a_pause_without_any_key(qtbot, qloop):
 
         window.transcript.setFocus()
         QTest.keyPress(window.transcript, Qt.Key.Key_Space)  # push-to-talk is off meanwhile
-        assert not window.ptt.recording
+        assert not window.talk_press.recording
         QTest.keyRelease(window.transcript, Qt.Key.Key_Space)
 
         mic.say(np.concatenate([speech_pcm(QUESTION), silence(1.5)]))

@@ -84,7 +84,7 @@ def test_host_switch_serves_shows_qr_lists_browsers_and_frees_the_port(qtbot, ql
 
         assert QGuiApplication.clipboard().text() == url
         # the server shares this window's models
-        server = window.host.controller.server
+        server = window.host.server.webcam_server
         assert server.backends is window.session.engine.backends
 
         base = url.split("?")[0]
@@ -115,7 +115,7 @@ def _a_browser_joins_and_is_shown(qtbot, window, url: str, tls: bool) -> None:
                 hello = json.loads((await ws.receive(timeout=30)).data)
                 assert hello["type"] == "hello"
                 await _until(lambda: len(host.panel.ids()) == 2, 10)
-                session = host.controller.server.session(hello["session_id"])
+                session = host.server.webcam_server.session(hello["session_id"])
                 rgb = np.zeros((120, 160, 3), dtype=np.uint8)
                 rgb[:, :80] = (255, 40, 40)
                 session.peer = FakePeer(av.VideoFrame.from_ndarray(rgb, format="rgb24"))

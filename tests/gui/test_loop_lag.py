@@ -6,7 +6,7 @@ import os
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop_app.core.loop_lag import LoopLagMonitor
+from tests.loop_lag import LoopLagMonitor
 from tests.gui.helpers import LiveMicrophone, close_window, last_entry, open_window, say_and_wait, wait_armed, wait_ready, wait_turn_finished
 from tests.speech import speech_pcm
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLabel, QLineEdit, QP
 
 from desktop_app.config import AppPaths, Secret, Settings, load_settings
 from desktop_app.gui.settings_dialog import SettingsDialog
-from desktop_app.key_store import ACCOUNT, SERVICE, keyring_usable, save_settings_with_key
+from desktop_app.key_store import ACCOUNT, SERVICE, keyring_usable, load_api_key, save_settings_with_key
 from tests.gui.helpers import FAST, LiveMicrophone, close_window, last_entry, open_window, wait_ready, wait_turn_finished
 
 KEY = "sk-test-very-secret-0123456789"
@@ -96,7 +96,11 @@ def test_dialog_maps_every_field(qtbot, qloop):
     dialog.talk_key.setCurrentText("F9")
     dialog.max_tokens.setValue(99)
     dialog.system_prompt.setPlainText("Be brief.")
+    assert dialog.read_text.isChecked() and not dialog.text_with_image.isChecked()
+    dialog.read_text.setChecked(False)
+    dialog.text_with_image.setChecked(True)
     result = dialog.result_settings()
+    assert result.read_text_in_view is False and result.text_in_view_with_image is True
     assert (result.llm_provider, result.llm_base_url, result.llm_model) == ("openai", "http://127.0.0.1:9/v1", "llama3.2")
     assert result.llm_vision is True and result.asr_model == "base" and result.push_to_talk_key == "F9"
     assert result.llm_max_tokens == 99 and result.system_prompt == "Be brief."
@@ -117,7 +121,7 @@ def test_key_goes_to_the_keyring_when_one_works(memory_keyring):
     text = path.read_text()
     assert KEY not in text and json.loads(text)["llm_api_key_in_keyring"] is True
     assert memory_keyring.items[(SERVICE, ACCOUNT)] == KEY
-    assert load_settings(paths, {}).llm_api_key.get() == KEY
+    assert load_settings(paths, {}, load_key=load_api_key).llm_api_key.get() == KEY
     # removing the key removes it from the keyring too
     save_settings_with_key(Settings(llm_provider="embedded"), paths)
     assert (SERVICE, ACCOUNT) not in memory_keyring.items
@@ -131,7 +135,7 @@ def test_without_a_keyring_the_key_stays_in_a_private_file():
     assert where == "file"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text())["llm_api_key"] == KEY
-    assert load_settings(paths, {}).llm_api_key.get() == KEY
+    assert load_settings(paths, {}, load_key=load_api_key).llm_api_key.get() == KEY
 
 
 def test_saving_applies_new_settings_without_a_restart(qtbot, qloop, memory_keyring):
@@ -199,12 +203,12 @@ def test_talk_key_setting_moves_push_to_talk(qtbot, qloop):
         window._apply_window_settings(dataclasses.replace(FAST, push_to_talk_key="F9"))
         window.transcript.setFocus()
         QTest.keyPress(window.transcript, Qt.Key.Key_Space)
-        assert not window.ptt.recording
+        assert not window.talk_press.recording
         QTest.keyRelease(window.transcript, Qt.Key.Key_Space)
         window.talk_bar.input.setFocus()
         QTest.keyPress(window.talk_bar.input, Qt.Key.Key_F9)  # F9 types nothing: it talks even from the text box
-        assert window.ptt.recording
+        assert window.talk_press.recording
         QTest.keyRelease(window.talk_bar.input, Qt.Key.Key_F9)
-        assert not window.ptt.recording
+        assert not window.talk_press.recording
     finally:
         close_window(qtbot, window)

@@ -64,12 +64,12 @@ def test_test_pattern_makes_frames_that_encode_to_jpeg(qtbot, qloop):
 def test_source_switch_to_the_test_pattern_and_back(qtbot, qloop):
     window = open_window(qtbot, qloop, video="off", start=False)
     try:
-        assert window.video_source is None and window._frame_for_turn() is None
+        assert window.video_source is None and window.source_switcher.frame_for_turn() is None
         window.select_source_kind("pattern")
         pattern = window.video_source
         qtbot.waitUntil(lambda: pattern.frames >= 2, timeout=10_000)
         assert window.source_combo.currentText() == "Test pattern"
-        assert window._frame_for_turn()[:2] == b"\xff\xd8"
+        assert window.source_switcher.frame_for_turn()[:2] == b"\xff\xd8"
         window.select_source_kind("screen")
         screen = window.video_source
         assert screen is not pattern and screen.name.startswith("Screen")

@@ -17,6 +17,7 @@ import contextlib
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -39,6 +40,14 @@ def skip_reason() -> str | None:
     return None
 
 
+def window_skip_reason() -> str | None:
+    """Why the real window cannot be driven on PulseAudio devices here (None: it can)."""
+    for tool in ("Xvfb", "xdotool"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (scripts/setup.sh --test installs it)"
+    return skip_reason()
+
+
 class PulseStartError(RuntimeError):
     pass
 
@@ -57,6 +66,7 @@ def private_pulse(tmp_path: Path, echo_volume: float = 0.0, echo_latency_ms: int
     log = open(log_path, "wb")
     modules = [
         "-L", f"module-native-protocol-unix socket={socket_path} auth-anonymous=1",
+        "-L", "module-cli-protocol-unix",  # the CLI socket: kill a stream (unplug())
         "-L", "module-null-sink sink_name=speaker rate=48000 channels=1",
         "-L", "module-null-sink sink_name=micsink rate=48000 channels=1",
         "-L", "module-remap-source source_name=mic master=micsink.monitor",
@@ -107,6 +117,65 @@ def _set_loopback_volume(env: dict[str, str], volume: float) -> None:
     raise PulseStartError("the speaker -> microphone loopback did not appear")
 
 
+SPEAKER_MODULE = ("module-null-sink", "sink_name=speaker rate=48000 channels=1")
+MIC_MODULE = ("module-remap-source", "source_name=mic master=micsink.monitor")
+
+
+def _pactl(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["pactl", *args], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def unplug(env: dict[str, str], module: tuple[str, str]) -> list[str]:
+    """The device of ``module`` (SPEAKER_MODULE, MIC_MODULE) goes away, as when unplugged.
+
+    Unloading the module alone is not enough: PulseAudio moves the streams on it to the
+    device left (the mic sink, the speaker's monitor), as a laptop falls back to its
+    built-in speaker. So the streams it moved are then killed (``pacmd``), which is what
+    PulseAudio does when nothing is left. Returns the killed streams' lines.
+    """
+    name, args = module
+    speaker = name == "module-null-sink"
+    kind = "sink-inputs" if speaker else "source-outputs"
+    devices = _pactl(env, "list", "short", "sinks" if speaker else "sources").splitlines()
+    index = next(line.split()[0] for line in devices if line.split()[1] == ("speaker" if speaker else "mic"))
+    on_it = {line.split()[0] for line in _pactl(env, "list", "short", kind).splitlines() if line.split()[1] == index}
+    for line in _pactl(env, "list", "short", "modules").splitlines():
+        fields = line.split("\t")
+        if fields[1] == name and fields[2].strip() == args:
+            _pactl(env, "unload-module", fields[0])
+            break
+    else:
+        raise RuntimeError(f"{name} {args} is not loaded")
+    killed = []
+    for line in _pactl(env, "list", "short", kind).splitlines():
+        if line.split()[0] in on_it:
+            _pulse_cli(env, f"kill-{kind[:-1]} {line.split()[0]}")
+            killed.append(line)
+    return killed
+
+
+def _pulse_cli(env: dict[str, str], command: str) -> str:
+    """One command on the daemon's CLI socket (what pacmd does; pacmd wants a pid file)."""
+    with socket.socket(socket.AF_UNIX) as cli:
+        cli.settimeout(5)
+        cli.connect(str(Path(env["XDG_RUNTIME_DIR"]) / "pulse" / "cli"))
+        cli.sendall(command.encode() + b"\n")  # not "exit": that ends the daemon
+        cli.shutdown(socket.SHUT_WR)
+        reply = b""
+        with contextlib.suppress(OSError):
+            while chunk := cli.recv(4096):
+                reply += chunk
+    return reply.decode(errors="replace")
+
+
+def plug(env: dict[str, str], module: tuple[str, str]) -> None:
+    """The device comes back (the module loaded again, the default again)."""
+    name, args = module
+    _pactl(env, "load-module", name, *args.split())
+    speaker = name == "module-null-sink"
+    _pactl(env, "set-default-sink" if speaker else "set-default-source", "speaker" if speaker else "mic")
+
+
 class SpeakerMonitor:
     """Records the speaker's monitor continuously (16 kHz mono), readable while it runs."""
 
@@ -124,7 +193,11 @@ class SpeakerMonitor:
     def _read(self) -> None:
         assert self._proc.stdout is not None
         while True:
-            data = self._proc.stdout.read(3200)  # 100 ms
+            # whatever has arrived (up to 100 ms): ``samples`` then lags the device by the
+            # recorder's own 20 ms, not by up to a whole 100 ms read as well
+            data = self._proc.stdout.read1(3200)
+            if len(data) % 2:
+                data += self._proc.stdout.read(1)
             if not data:
                 return
             with self._lock:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from desktop_app.backends.asr.whisper_local import WhisperRecognizer
+from desktop_app.backends.asr.vad import SileroVoiceActivity
 from desktop_app.core.turn_detector import SpeechStarted, TurnDetector
 from desktop_app.media.echo_canceller import FRAME, EchoCanceller, erle_db
 from tests.signals import RATE, noise_floor, room_echo, silence, trim
@@ -98,7 +99,7 @@ def test_the_echo_alone_never_starts_a_turn_and_the_user_does():
     mic_echo = room_echo(played, 100, 0.6, 0.15) + noise_floor(played.size)
 
     def starts(mic: np.ndarray, canceller: EchoCanceller | None) -> list[SpeechStarted]:
-        detector = TurnDetector()
+        detector = TurnDetector(SileroVoiceActivity())
         found = []
         for offset in range(0, mic.size, 320):
             block = mic[offset : offset + 320]

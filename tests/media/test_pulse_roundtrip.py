@@ -11,10 +11,13 @@ then checks the words: content, not timing (null sinks run in loose real time).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,6 +48,21 @@ def _client(env: dict, *args: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
+@contextlib.contextmanager
+def _speaker_recorded(env: dict, recording: Path) -> Iterator[Path]:
+    """The speaker's monitor recorded into ``recording`` (a WAV) while the block runs."""
+    recorder = subprocess.Popen(
+        ["parecord", "--device=speaker.monitor", "--file-format=wav", "--rate=16000", "--channels=1", str(recording)],
+        env=env, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        time.sleep(1.0)  # the recorder is connected before the first sample plays
+        yield recording
+    finally:
+        recorder.send_signal(signal.SIGINT)  # parecord finishes the WAV header on SIGINT
+        recorder.wait(timeout=30)
+
+
 def _transcribe(pcm: np.ndarray) -> str:
     from desktop_app.backends.asr.whisper_local import WhisperRecognizer
 
@@ -65,24 +83,36 @@ def _active_rms(pcm: np.ndarray) -> float:
 
 def test_speaker_sink_plays_piper_opus_into_a_real_device(pulse, tmp_path):
     text = "The quick brown fox jumps over the lazy dog."
-    recording = tmp_path / "speaker.wav"
-    recorder = subprocess.Popen(
-        ["parecord", "--device=speaker.monitor", "--file-format=wav", "--rate=16000", "--channels=1", str(recording)],
-        env=pulse, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        time.sleep(1.0)  # the recorder is connected before the first sample plays
+    with _speaker_recorded(pulse, tmp_path / "speaker.wav") as recording:
         player = _client(pulse, "play", text)
         out, err = player.communicate(timeout=600)
         assert player.returncode == 0, err[-2000:]
         assert "played" in out
-    finally:
-        recorder.send_signal(signal.SIGINT)  # parecord finishes the WAV header on SIGINT
-        recorder.wait(timeout=30)
     pcm = load_audio(recording)
     assert pcm.size > 16000 and _active_rms(pcm) > 0.01, "nothing audible reached the speaker"
     heard = _transcribe(pcm)
     assert word_error_rate(text, heard) <= MAX_WER, heard
+
+
+def test_an_idle_speaker_sleeps_and_the_next_reply_wakes_it_whole(pulse, tmp_path):
+    """An idle output stream costs ~1.5 % of a core (a callback every 20 ms playing
+    silence): it stops when idle, and the next reply restarts it without losing its start."""
+    first, second = "The first reply is short.", "Paris is the capital of France."
+    with _speaker_recorded(pulse, tmp_path / "speaker.wav") as recording:
+        player = _client(pulse, "play-after-sleep", first, second)
+        out, err = player.communicate(timeout=600)
+        assert player.returncode == 0, err[-2000:]
+    assert "asleep True alive True callbacks_while_asleep False" in out, out
+    assert "wakes 1 alive True" in out, out
+    pcm = load_audio(recording)
+    loud = np.flatnonzero(np.abs(pcm) > 0.02)
+    assert loud.size, "nothing audible reached the speaker"
+    # the second reply: from the first loud sample after a pause of more than a second
+    gaps = np.flatnonzero(np.diff(loud) > 16000)
+    assert gaps.size >= 1, "the two replies were not apart"
+    start = loud[gaps[-1] + 1]
+    assert word_error_rate(first, _transcribe(pcm[: loud[gaps[-1]] + 1600])) <= MAX_WER
+    assert word_error_rate(second, _transcribe(pcm[max(0, start - 1600):])) <= MAX_WER
 
 
 def test_microphone_captures_speech_from_a_real_device(pulse, tmp_path):

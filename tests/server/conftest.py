@@ -16,6 +16,7 @@ from desktop_app.backends.asr.base import SpeechRecognizer, Transcription
 from desktop_app.backends.llm.base import ChatModel
 from desktop_app.backends.tts.base import SpeechSynthesizer
 from desktop_app.config import AppPaths, Settings
+from desktop_app.backends.asr.vad import SileroVoiceActivity
 from desktop_app.core.turn import Backends
 from desktop_app.media.opus import OpusEncoder
 from desktop_app.server.app import ServerConfig, WebcamServer
@@ -61,7 +62,7 @@ class StubTTS(SpeechSynthesizer):
 
 @pytest.fixture
 def stub_backends() -> Backends:
-    return Backends(asr=StubASR(), llm=StubLLM(), tts=StubTTS())
+    return Backends(asr=StubASR(), llm=StubLLM(), tts=StubTTS(), vad=SileroVoiceActivity())
 
 
 @pytest.fixture

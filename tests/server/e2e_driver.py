@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -82,16 +83,16 @@ def log(*parts) -> None:
     print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
 
 
-def make_question_wav(directory: Path) -> tuple[Path, float]:
-    """Piper saying QUESTION, 48 kHz mono, after 3 s of silence; returns (path, speech ms)."""
+def make_question_wav(directory: Path, text: str = QUESTION, name: str = "question", lead_s: float = LEAD_SILENCE_S) -> tuple[Path, float]:
+    """Piper saying ``text``, 48 kHz mono, after ``lead_s`` (3 s) of silence; returns (path, speech ms)."""
     from desktop_app.media.audio_file import load_audio, write_wav
     from tests.speech import piper_wav
 
-    speech = load_audio(piper_wav(QUESTION, lead_silence_s=0.0, tail_silence_s=0.0), sample_rate=48000)
+    speech = load_audio(piper_wav(text, lead_silence_s=0.0, tail_silence_s=0.0), sample_rate=48000)
     import numpy as np
 
-    pcm = np.concatenate([np.zeros(int(48000 * LEAD_SILENCE_S), np.float32), speech, np.zeros(48000 * 2, np.float32)])
-    path = directory / "question-48k.wav"
+    pcm = np.concatenate([np.zeros(int(48000 * lead_s), np.float32), speech, np.zeros(48000 * 2, np.float32)])
+    path = directory / f"{name}-48k.wav"
     write_wav(path, pcm, 48000)
     return path, speech.size / 48.0
 
@@ -143,6 +144,24 @@ async def user_texts(page) -> list[str]:
     return await page.eval_on_selector_all(".msg.user:not(.pending) .text", "els => els.map(e => e.textContent)")
 
 
+def as_page_shows(markdown: str) -> str:
+    """The words a page shows for a stored markdown reply: markup rendered away, spacing ignored
+    (the page's `textContent` joins list items and paragraphs without separators)."""
+    from html import unescape
+
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark", {"html": False}).render(markdown)  # the page escapes raw HTML
+    blocks = re.sub(r"</?(?:p|li|ul|ol|h\d|pre|blockquote|br|hr|tr|td|th|table)\b[^>]*>", " ", html)
+    return " ".join(unescape(re.sub(r"<[^>]+>", "", blocks)).split())
+
+
+def same_words(in_page: str | None, stored: str) -> bool:
+    """The page shows the stored reply: the same characters once markup and spacing are ignored."""
+    squash = lambda text: re.sub(r"\s+", "", text)
+    return in_page is not None and squash(in_page) == squash(as_page_shows(stored))
+
+
 async def reply_texts(page) -> list[str]:
     return await page.eval_on_selector_all(".msg.assistant .text", "els => els.map(e => e.textContent)")
 
@@ -170,12 +189,14 @@ async def scenario_auth(browser, base: str, out: dict) -> None:
     await context.close()
 
 
-async def scenario_spoken_turn(page, speech_ms: float, out: dict, shots: Path, shot: str = "desktop.png") -> None:
+async def scenario_spoken_turn(
+    page, speech_ms: float, out: dict, shots: Path, shot: str = "desktop.png", lead_s: float = LEAD_SILENCE_S
+) -> None:
     users_before = len(await user_texts(page))
     media_at = await page.evaluate("window.aiwebcam.mediaAt")
     now = await page_now(page)
-    press_at = media_at + LEAD_SILENCE_S * 1000 - 400
-    release_at = media_at + LEAD_SILENCE_S * 1000 + speech_ms + 500
+    press_at = media_at + lead_s * 1000 - 400
+    release_at = media_at + lead_s * 1000 + speech_ms + 500
     out["late_ms"] = max(0.0, now - press_at)
     await asyncio.sleep(max(0.0, press_at - now) / 1000)
     await page.keyboard.down("Space")
@@ -463,7 +484,8 @@ async def scenario_barge_in(page, server, out: dict, shots: Path) -> None:
     await wait_quiet(page)
     stored = session.engine.conversation.turns[turns_before]
     out["stored_interrupted"] = stored.interrupted
-    out["stored_reply_words"] = len(stored.reply_text.split())
+    # as the page shows it: list markers and emphasis are markup, not words on the page
+    out["stored_reply_words"] = len(as_page_shows(stored.reply_text).split())
     out["page_reply_words"] = len(story_text_on_page.split())
     out["stored_turns_after"] = len(session.engine.conversation.turns) - turns_before
     out["page_bargeins"] = len(await page.evaluate("window.aiwebcam.bargeIns"))

@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from desktop_app.errors import ConfigError
-from desktop_app.server.app import WS_CLOSE_FULL, ServerConfig, WebcamServer, stored_token
-from desktop_app.server.session import SessionAdded, SessionEvent, SessionRemoved
+from desktop_app.server.app import WEB_FILES, WS_CLOSE_FULL, ServerConfig, WebcamServer, stored_token
+from desktop_app.server.events import SessionAdded, SessionEvent, SessionRemoved
 from desktop_app.server.tls import self_signed_paths
 from tests.server.conftest import base_url, receive_json, receive_until, running_server, ws_url
 
@@ -46,6 +46,9 @@ async def test_the_token_serves_the_page_and_sets_a_cookie_for_its_files(stub_ba
             for name in ("app.js", "markdown.js", "style.css", "icon.svg"):
                 async with http.get(base_url(server) + "/" + name) as r:
                     assert r.status == 200, name
+            for name, content_type in WEB_FILES.items():  # modules need a JavaScript type
+                async with http.get(base_url(server) + "/" + name) as r:
+                    assert r.status == 200 and r.content_type == content_type, name
             async with http.get(base_url(server) + "/secret.txt") as r:
                 assert r.status == 404
         assert server.join_url.startswith(f"http://127.0.0.1:{server.port}/?token=")
@@ -56,10 +59,26 @@ def test_the_page_never_parses_html_from_strings():
     from importlib import resources
 
     web = resources.files("desktop_app.server").joinpath("web")
-    for name in ("app.js", "markdown.js"):
+    scripts = [name for name in WEB_FILES if name.endswith(".js")]
+    assert {"app.js", "markdown.js"} <= set(scripts)
+    for name in scripts:
         source = web.joinpath(name).read_text()
         code = "\n".join(line for line in source.splitlines() if not line.strip().startswith("//"))
         assert not re.search(r"\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write|\beval\(|new Function|DOMParser", code), name
+
+
+def test_the_page_loads_its_scripts_as_modules_the_server_serves():
+    import re
+    from importlib import resources
+
+    web = resources.files("desktop_app.server").joinpath("web")
+    assert '<script type="module" src="app.js">' in web.joinpath("index.html").read_text()
+    on_disk = {entry.name for entry in web.iterdir() if entry.is_file()}
+    assert on_disk == set(WEB_FILES)  # every file served, none forgotten (the bundle takes the folder)
+    imported = {name: re.findall(r'\bfrom "\./([\w.-]+)";', web.joinpath(name).read_text()) for name in WEB_FILES if name.endswith(".js")}
+    assert "talk.js" in imported["app.js"]
+    for name, modules in imported.items():
+        assert set(modules) <= set(WEB_FILES), (name, modules)
 
 
 async def test_websocket_needs_token_and_same_origin(stub_backends, paths):

@@ -1,5 +1,5 @@
 """Hands-free in a browser session, without a browser: the page's messages go to
-``Session.handle`` and the microphone blocks to ``Session.feed_microphone``, exactly as
+``BrowserSession.handle`` and the microphone blocks to ``BrowserSession.feed_microphone``, exactly as
 the WebSocket and the peer hand them on. Turn detection is the real Silero VAD on
 Piper speech; the ASR, LLM and TTS are the stubs of conftest.py. The session's audio
 track has no peer: its ``recv()`` is called here to play packets out.
@@ -12,15 +12,15 @@ import asyncio
 import numpy as np
 
 from desktop_app.config import Settings
-from desktop_app.server.session import Session
-from desktop_app.server.signaling import HandsFreeSwitch, PushToTalk, TypedText
+from desktop_app.server.session import BrowserSession
+from desktop_app.server.signaling import HandsFreeSwitch, TalkButton, TypedText
 from tests.signals import silence, trim
 from tests.speech import speech_pcm
 
 BLOCK = 320  # 20 ms at 16 kHz, as the peer delivers it
 
 
-def speak(session: Session, text: str) -> None:
+def speak(session: BrowserSession, text: str) -> None:
     """The page's microphone: speech, then a pause long enough to end the turn."""
     pcm = np.concatenate([silence(0.4), trim(speech_pcm(text)), silence(1.0)])
     for offset in range(0, pcm.size, BLOCK):  # faster than real time: the VAD counts samples
@@ -41,15 +41,15 @@ def kinds(sent: list[dict]) -> list[str]:
 
 async def test_hands_free_takes_the_microphone_from_push_to_talk_and_gives_it_back(stub_backends, paths):
     sent: list[dict] = []
-    session = Session(stub_backends, Settings(), paths, sent.append)
+    session = BrowserSession(stub_backends, Settings(), paths, sent.append)
     try:
         await session.handle(HandsFreeSwitch(True))
         assert sent == [{"type": "hands_free", "on": True, "barge_in": True, "pause_ms": 600}, {"type": "listening", "state": "idle"}]
         sent.clear()
-        await session.handle(PushToTalk(True))  # exclusive: a press is refused, nothing records
+        await session.handle(TalkButton(True))  # exclusive: a press is refused, nothing records
         assert sent[0]["type"] == "error" and sent[0]["code"] == "hands_free" and "hands-free" in sent[0]["message"]
         assert not session.capture.holding
-        await session.handle(PushToTalk(False))  # a stray release: ignored
+        await session.handle(TalkButton(False))  # a stray release: ignored
         assert len(sent) == 1
 
         speak(session, "What is the capital of France?")  # no key pressed
@@ -68,10 +68,10 @@ async def test_hands_free_takes_the_microphone_from_push_to_talk_and_gives_it_ba
         speak(session, "Hello there.")  # push-to-talk again: speech alone starts nothing
         await asyncio.sleep(0.2)
         assert sent == [] and session.engine.current.id == turn_id
-        await session.handle(PushToTalk(True))  # (it stops the reply still queued: no peer plays it)
+        await session.handle(TalkButton(True))  # (it stops the reply still queued: no peer plays it)
         assert sent[-1] == {"type": "recording", "on": True}
         speak(session, "Hello there.")
-        await session.handle(PushToTalk(False))
+        await session.handle(TalkButton(False))
         await wait_for(lambda: any(m["type"] == "finished" for m in sent), "the push-to-talk turn")
         assert len(session.engine.conversation.turns) == 2
     finally:
@@ -80,9 +80,9 @@ async def test_hands_free_takes_the_microphone_from_push_to_talk_and_gives_it_ba
 
 async def test_options_from_the_page_and_switching_on_while_talk_is_held(stub_backends, paths):
     sent: list[dict] = []
-    session = Session(stub_backends, Settings(), paths, sent.append)
+    session = BrowserSession(stub_backends, Settings(), paths, sent.append)
     try:
-        await session.handle(PushToTalk(True))
+        await session.handle(TalkButton(True))
         assert session.capture.holding
         await session.handle(HandsFreeSwitch(True, barge_in=False, pause_ms=900))
         assert not session.capture.holding  # the held recording is dropped
@@ -103,7 +103,7 @@ async def test_options_from_the_page_and_switching_on_while_talk_is_held(stub_ba
 
 async def test_talking_over_the_reply_stops_the_track_and_keeps_what_was_heard(stub_backends, paths):
     sent: list[dict] = []
-    session = Session(stub_backends, Settings(), paths, sent.append)
+    session = BrowserSession(stub_backends, Settings(), paths, sent.append)
     try:
         await session.handle(HandsFreeSwitch(True))
         await session.handle(TypedText("Tell me a story. It has three parts. This is the second. And this is the end."))

@@ -24,8 +24,9 @@ from desktop_app.server.signaling import (
     Offer,
     Ping,
     ProtocolError,
-    PushToTalk,
+    TalkButton,
     TypedText,
+    ViewSource,
     event_message,
     hands_free_message,
     parse_client_message,
@@ -38,14 +39,15 @@ OFFER = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RT
     "raw, expected",
     [
         (json.dumps({"type": "offer", "sdp": OFFER}), Offer(OFFER)),
-        ('{"type": "ptt", "action": "start"}', PushToTalk(True)),
-        ('{"type": "ptt", "action": "stop"}', PushToTalk(False)),
+        ('{"type": "ptt", "action": "start"}', TalkButton(True)),
+        ('{"type": "ptt", "action": "stop"}', TalkButton(False)),
         ('{"type": "hands_free", "on": true}', HandsFreeSwitch(True)),
         ('{"type": "hands_free", "on": false}', HandsFreeSwitch(False)),
         ('{"type": "hands_free", "on": true, "barge_in": false, "pause_ms": 900}', HandsFreeSwitch(True, False, 900)),
         ('{"type": "cancel"}', Cancel()),
         ('{"type": "text", "text": "  hi there "}', TypedText("hi there")),
         (b'{"type": "ping"}', Ping()),
+        ('{"type": "source", "source": "screen"}', ViewSource("screen")),
     ],
 )
 def test_valid_messages_parse_to_typed_ones(raw, expected):
@@ -76,6 +78,7 @@ def test_valid_messages_parse_to_typed_ones(raw, expected):
         ('{"type": "text", "text": ["a"]}', "non-empty string"),
         ('{"type": "text", "text": "' + "a" * 5000 + '"}', "too long"),
         ('{"type": "ping", "pad": "' + "p" * 70000 + '"}', "too large"),
+        ('{"type": "source", "source": "window"}', "'camera' or 'screen'"),
     ],
 )
 def test_invalid_messages_are_one_line_protocol_errors(raw, fragment):

@@ -42,7 +42,8 @@ import re
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from desktop_app.core.ports import SAMPLE_RATE
+
 HOP = 160  # samples per mel frame
 MAX_SHORT_SECONDS = 20.0
 LEAD_SILENCE_S = 0.3  # before the speech: Whisper garbles a first word at the window's start

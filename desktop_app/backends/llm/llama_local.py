@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
@@ -44,6 +47,16 @@ def _no_extra_buffer_types():
         llama_module.llama_cpp.llama_model_default_params = original
 
 
+log = logging.getLogger(__name__)
+
+MAX_REMEMBERED_CUTS = 32  # conversations (browser sessions share the model) whose cut is kept
+
+
+def _fingerprint(messages: list[Message]) -> str:
+    """Which conversation this is: its first exchange."""
+    text = "\0".join(f"{m.get('role')}\0{m.get('content')}" for m in messages)
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=12).hexdigest()
+
 class LlamaChatModel(ChatModel):
     def __init__(
         self,
@@ -71,6 +84,10 @@ class LlamaChatModel(ChatModel):
         self._priming = False
         self._go = threading.Event()  # cleared by hold(True): generation waits between tokens
         self._go.set()
+        # Per conversation (its first message after the system prompt), how many of its oldest
+        # messages are cut: the cut stays where it is until the context fills again, so the
+        # prompt's prefix, and llama.cpp's cache of it, stay the same from turn to turn.
+        self._cuts: OrderedDict[str, int] = OrderedDict()
 
     async def load(self) -> None:
         if self._llama is None:
@@ -108,7 +125,47 @@ class LlamaChatModel(ChatModel):
         async for delta in self._thread.stream(lambda stop: self._generate(prompt, stop)):
             yield delta
 
+    def _fit(self, messages: list[Message]) -> list[Message]:
+        """The messages cut to the model's context: the oldest exchanges go first (down to
+        3/4 of the room), the system prompt and the new words stay. Without this a long
+        conversation outgrows the context and the request fails or stalls.
+
+        The cut is sticky: the next turns keep cutting at the same message until the rest
+        fills the room again. Cutting afresh each turn moved the start of the history by one
+        exchange every turn, and llama.cpp evaluated the whole prompt again every time (a
+        3000-token prompt: seconds before the first word)."""
+        keep_head = 1 if messages and messages[0].get("role") == "system" else 0
+        head, history, last = messages[:keep_head], messages[keep_head:-1], messages[-1:]
+        key = _fingerprint(history[:2]) if history else ""
+        dropped = min(self._cuts.get(key, 0), len(history))
+        if dropped and history[dropped - 1].get("role") == "user":  # (never start on a reply)
+            dropped -= 1
+        kept = history[dropped:]
+        room = self._llama.n_ctx() - self._max_tokens - 32
+        cost = lambda m: len(self._llama.tokenize(str(m.get("content", "")).encode("utf-8"), add_bos=False)) + 8  # noqa: E731
+        fixed = sum(cost(m) for m in head) + sum(cost(m) for m in last)
+        costs = [cost(m) for m in kept]
+        if fixed + sum(costs) > room:
+            total = fixed + sum(costs)
+            target = min(room, int(room * 0.75) + fixed)
+            while kept and total > target:
+                total -= costs.pop(0)
+                kept.pop(0)
+                dropped += 1
+                if kept and kept[0].get("role") == "assistant":  # never start on a reply
+                    total -= costs.pop(0)
+                    kept.pop(0)
+                    dropped += 1
+            log.info("conversation cut to the model's context: %d of %d messages kept", len(head) + len(kept) + 1, len(messages))
+        if key and dropped:
+            self._cuts[key] = dropped
+            self._cuts.move_to_end(key)
+            while len(self._cuts) > MAX_REMEMBERED_CUTS:
+                self._cuts.popitem(last=False)
+        return head + kept + last
+
     def _generate(self, messages: list[Message], stop: threading.Event) -> Iterator[str]:
+        messages = self._fit(messages)
         chunks = self._llama.create_chat_completion(
             messages=messages,
             stream=True,
@@ -169,7 +226,7 @@ class LlamaChatModel(ChatModel):
 
     def _prime_blocking(self, messages: list[Message]) -> None:
         # One sampled token: the whole prompt goes through the model and stays cached.
-        self._llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
+        self._llama.create_chat_completion(messages=self._fit(messages), max_tokens=1, temperature=0.0)
 
     async def aclose(self) -> None:
         self._thread.shutdown()

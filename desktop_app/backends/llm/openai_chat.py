@@ -52,8 +52,8 @@ class OpenAIChatModel(ChatModel):
                 delta = chunk.choices[0].delta.content
                 if delta:
                     yield delta
-        except openai.OpenAIError as exc:
-            raise endpoint_error(exc, "chat", self._base_url, self._api_key) from None
+        except openai.OpenAIError as exc:  # the server went away (or stalled) while streaming
+            raise endpoint_error(exc, "chat", self._base_url, self._api_key, mid_reply=True) from None
         finally:
             await stream.close()
 

@@ -29,7 +29,7 @@ class OpenAISpeechSynthesizer(SpeechSynthesizer):
         self._model = model
         self._voice = voice
         self._client = make_client(base_url, api_key)
-        self._demux = ModelThread("ogg")
+        self._demux = ModelThread("speech-demux")  # demuxes the Ogg stream as it downloads
 
     async def load(self) -> None:
         return None

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from desktop_app.bundled_models import package_dir
+from desktop_app.core.ports import SAMPLE_RATE
 from desktop_app.core.threads import ModelThread
 from desktop_app.errors import ModelNotFoundError
 
-SAMPLE_RATE = 16000
 WINDOW_S = 8
 MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
 

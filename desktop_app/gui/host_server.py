@@ -1,4 +1,4 @@
-"""The Host switch: the browser server on the window's qasync loop, as Qt signals.
+"""The browser server behind the Host switch, on the window's qasync loop, as Qt signals.
 
 The server shares the window engine's backends, so the models load once. Its
 listener is called on the loop thread (the GUI thread), so signals reach widgets
@@ -18,22 +18,20 @@ from desktop_app.core.turn import Backends
 from desktop_app.errors import AppError
 from desktop_app.server import (
     ServerConfig,
+    ServerEvent,
     SessionAdded,
     SessionEvent,
     SessionRemoved,
     SessionStateChanged,
     WebcamServer,
 )
-from desktop_app.server.session import ServerEvent
 
 log = logging.getLogger(__name__)
 
 
-class HostController(QObject):
-    started = Signal(str)  # the join URL
-    stopped = Signal()
+class HostServer(QObject):
     failed = Signal(str)  # one line
-    sessionAdded = Signal(object)  # desktop_app.server.Session
+    sessionAdded = Signal(object)  # desktop_app.server.BrowserSession
     sessionRemoved = Signal(object)
     sessionState = Signal(object, str)
     sessionEvent = Signal(object, object)  # session, engine event
@@ -42,22 +40,22 @@ class HostController(QObject):
         super().__init__(parent)
         self.paths = paths
         self.config = config or ServerConfig()
-        self.server: WebcamServer | None = None
+        self.webcam_server: WebcamServer | None = None
         self._unsubscribe = None
         self.busy = False  # starting or stopping
 
     @property
     def running(self) -> bool:
-        return self.server is not None
+        return self.webcam_server is not None
 
     @property
     def join_url(self) -> str:
-        return self.server.join_url if self.server is not None else ""
+        return self.webcam_server.join_url if self.webcam_server is not None else ""
 
     async def start(self, backends: Backends, settings: Settings) -> str | None:
         """Listen; the join URL, or None (``failed`` said why)."""
-        if self.server is not None:
-            return self.server.join_url
+        if self.webcam_server is not None:
+            return self.webcam_server.join_url
         self.busy = True
         try:
             server = WebcamServer(backends, settings, self.paths, self.config)
@@ -71,13 +69,12 @@ class HostController(QObject):
             return None
         finally:
             self.busy = False
-        self.server = server
+        self.webcam_server = server
         self._unsubscribe = server.subscribe(self._on_server_event)
-        self.started.emit(url)
         return url
 
     async def stop(self) -> None:
-        server, self.server = self.server, None
+        server, self.webcam_server = self.webcam_server, None
         if server is None:
             return
         self.busy = True
@@ -88,11 +85,10 @@ class HostController(QObject):
                 self._unsubscribe()
                 self._unsubscribe = None
             self.busy = False
-        self.stopped.emit()
 
     async def rebind(self, backends: Backends, settings: Settings) -> None:
         """Restart on new backends (new settings), same port and token: pages reconnect."""
-        server = self.server
+        server = self.webcam_server
         if server is None:
             return
         self.config = dataclasses.replace(self.config, port=server.port, token=server.token)

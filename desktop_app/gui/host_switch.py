@@ -1,7 +1,7 @@
 """The window's Host switch: start/stop the browser server and show connected browsers.
 
-Owns the server controller (created on first use: the server's imports are heavy and
-the window must open fast), the Host panel in a dock, one transcript per browser, and
+Owns the :class:`~desktop_app.gui.host_server.HostServer` (created on first use: the
+server's imports are heavy and the window must open fast), the Host panel in a dock, one transcript per browser, and
 which source the window shows: "" for this computer, else a browser's session id.
 While a browser is shown, the video view polls its frames and the transcript and reply
 panes follow its conversation; talking is for this computer only, so the talk bar
@@ -11,23 +11,41 @@ waits until "This computer" is selected again.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-from desktop_app.core.events import Event, ReplyDelta, TurnStarted
+from desktop_app.core.events import Event, TurnStarted
 from desktop_app.core.turn import Backends
-from desktop_app.gui.entry_events import apply_event
 from desktop_app.gui.host_panel import LOCAL, HostPanel
+from desktop_app.gui.owned_tasks import OwnedTasks
 from desktop_app.gui.transcript_view import TranscriptEntry
 
 if TYPE_CHECKING:
-    from desktop_app.gui.host_controller import HostController
-    from desktop_app.gui.main_window import MainWindow
+    from desktop_app.config import AppPaths
+    from desktop_app.gui.host_server import HostServer
+    from desktop_app.gui.conversation_panes import ConversationPanes
     from desktop_app.gui.remote_source import RemoteFrameSource
-    from desktop_app.server import ServerConfig
-    from desktop_app.server import Session as BrowserSession
+    from desktop_app.gui.session import WindowSession
+    from desktop_app.media.capture import FrameSource
+    from desktop_app.server import BrowserSession, ServerConfig
+
+
+class HostWindow(Protocol):
+    """What the Host switch needs of the window (the main window is one)."""
+
+    paths: AppPaths
+    session: WindowSession
+    panes: ConversationPanes
+
+    def show_status(self, text: str) -> None: ...
+
+    def show_message(self, text: str) -> None: ...
+
+    def show_local_view(self) -> None: ...
+
+    def show_remote_view(self, source: FrameSource, entries: list[TranscriptEntry]) -> None: ...
 
 
 def browser_label(session: BrowserSession, state: str = "") -> str:
@@ -38,18 +56,19 @@ def browser_label(session: BrowserSession, state: str = "") -> str:
     return f"{kind} \u00b7 {session.remote or '?'} \u00b7 {state}"
 
 
-class HostView(QObject):
+class HostSwitch(QObject):
     hostingChanged = Signal(bool)
-    viewChanged = Signal(str)
 
-    def __init__(self, window: MainWindow, config: ServerConfig | None = None) -> None:
+    def __init__(self, window: HostWindow, config: ServerConfig | None = None) -> None:
+        assert isinstance(window, QMainWindow)  # the dock goes into it
         super().__init__(window)
         self.window = window
         self.config = config
-        self.controller: HostController | None = None
+        self.server: HostServer | None = None
         self.view_id = LOCAL
         self.entries: dict[str, list[TranscriptEntry]] = {}
         self.remote_source: RemoteFrameSource | None = None
+        self._tasks = OwnedTasks()
         self.panel = HostPanel()
         self.panel.viewRequested.connect(self.show_view)
         self.dock = QDockWidget("Hosting", window)
@@ -61,26 +80,26 @@ class HostView(QObject):
 
     @property
     def running(self) -> bool:
-        return self.controller is not None and self.controller.running
+        return self.server is not None and self.server.running
 
     @property
     def join_url(self) -> str:
-        return self.controller.join_url if self.controller is not None else ""
+        return self.server.join_url if self.server is not None else ""
 
     # ---- the switch -----------------------------------------------------------------
 
-    def _controller(self) -> HostController:
-        if self.controller is None:
-            from desktop_app.gui.host_controller import HostController
+    def _server(self) -> HostServer:
+        if self.server is None:
+            from desktop_app.gui.host_server import HostServer
 
-            c = HostController(self.window.paths, self.config, self)
+            c = HostServer(self.window.paths, self.config, self)
             c.failed.connect(self.window.show_status)
             c.sessionAdded.connect(self._on_added)
             c.sessionRemoved.connect(self._on_removed)
             c.sessionState.connect(lambda s, state: self.panel.set_label(s.id, browser_label(s, state)))
             c.sessionEvent.connect(self._on_event)
-            self.controller = c
-        return self.controller
+            self.server = c
+        return self.server
 
     async def start(self) -> str | None:
         session = self.window.session
@@ -88,7 +107,7 @@ class HostView(QObject):
             self.window.show_message("Models are still loading: host once they are ready")
             self.hostingChanged.emit(False)
             return None
-        url = await self._controller().start(session.engine.backends, session.settings)
+        url = await self._server().start(session.engine.backends, session.settings)
         if url is None:
             self.hostingChanged.emit(False)
             return None
@@ -99,8 +118,8 @@ class HostView(QObject):
         return url
 
     async def stop(self) -> None:
-        if self.controller is not None:
-            await self.controller.stop()
+        if self.server is not None:
+            await self.server.stop()
         self.show_view(LOCAL)
         self.entries.clear()
         self.panel.clear_browsers()
@@ -108,23 +127,38 @@ class HostView(QObject):
         self.dock.hide()
         self.hostingChanged.emit(False)
 
-    def set_hosting(self, on: bool) -> asyncio.Future:
-        if self.controller is not None and self.controller.busy:
+    def set_hosting(self, on: bool) -> asyncio.Task:
+        """The switch: a task (owned here) whose result is the join URL, or None."""
+        return self._tasks.start(self._switch(on), "switching hosting " + ("on" if on else "off"))
+
+    async def _switch(self, on: bool) -> str | None:
+        if self.server is not None and self.server.busy:
             self.window.show_message("The server is still starting or stopping")
-            future = asyncio.get_event_loop().create_future()
-            future.set_result(None)
-            return future
+            return None
         if on == self.running:
-            future = asyncio.get_event_loop().create_future()
-            future.set_result(self.join_url or None)
-            return future
-        return asyncio.ensure_future(self.start() if on else self.stop())
+            return self.join_url or None
+        if on:
+            return await self.start()
+        await self.stop()
+        return None
+
+    def close(self) -> None:
+        """The window closes: the server stops (awaited by :meth:`aclose`)."""
+        if self.running:
+            self._tasks.start(self.stop(), "stopping the server")
+
+    async def aclose(self) -> None:
+        """After close: what the switch started finishes (a server half started is not left
+        listening), then the server stops."""
+        await self._tasks.aclose(cancel=False)
+        if self.running:
+            await self.stop()
 
     async def rebind(self, backends: Backends) -> None:
         """New settings: the server moves to the new backends (pages reconnect)."""
-        if self.running and self.controller is not None:
-            await self.controller.rebind(backends, self.window.session.settings)
-            self.panel.set_url(self.controller.join_url)
+        if self.running and self.server is not None:
+            await self.server.rebind(backends, self.window.session.settings)
+            self.panel.set_url(self.server.join_url)
 
     # ---- browsers -------------------------------------------------------------------
 
@@ -148,16 +182,7 @@ class HostView(QObject):
 
             rgb = session.latest_frame_rgb()
             image = rgb_to_qimage(rgb) if rgb is not None else None
-        entry = apply_event(entries, event, image)
-        if entry is None or self.view_id != session.id:
-            return
-        transcript = self.window.transcript
-        if isinstance(event, TurnStarted):
-            transcript.selected_index = len(entries) - 1
-            self.window.reply.set_markdown("")
-        elif isinstance(event, ReplyDelta) and entries[-1] is entry:
-            self.window.reply.set_markdown(entry.reply_text)
-        transcript.refresh()
+        self.window.panes.apply(entries, event, image)
 
     # ---- what the window shows ------------------------------------------------------
 
@@ -166,7 +191,7 @@ class HostView(QObject):
             return
         session = None
         if view_id != LOCAL:
-            server = self.controller.server if self.controller is not None else None
+            server = self.server.webcam_server if self.server is not None else None
             session = server.session(view_id) if server is not None else None
             if session is None:
                 return
@@ -184,4 +209,3 @@ class HostView(QObject):
             self.remote_source.start()
             self.window.show_remote_view(self.remote_source, self.entries.setdefault(view_id, []))
         self.panel.select(view_id)
-        self.viewChanged.emit(view_id)

@@ -1,0 +1,59 @@
+"""A long conversation never outgrows the embedded model's context (SmolLM2, real)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from desktop_app.backends.llm.llama_local import LlamaChatModel
+from desktop_app.config import AppPaths
+from desktop_app.core.conversation import Conversation, TurnRecord
+
+
+async def test_a_conversation_longer_than_the_context_still_gets_a_reply():
+    model = LlamaChatModel("smollm2-135m", AppPaths.from_env().models_dir, context=512, max_tokens=24, temperature=0.0)
+    try:
+        await model.load()
+        conversation = Conversation()
+        for i in range(40):  # ~40 x 40 tokens: three times the 512-token context
+            conversation.turns.append(TurnRecord(f"Tell me fact number {i} about the ocean, please, in detail.", f"Fact {i}: the ocean is deep, wide, salty and full of life, and it covers most of the planet."))
+        messages = conversation.to_messages("You are brief.", "What is two plus two?")
+        assert sum(len(m["content"]) for m in messages) > 4 * 512  # well over the context
+        await model.prime(messages)  # the pre-evaluation fits too
+        reply = await asyncio.wait_for(_collect(model, messages), timeout=120)
+        assert reply.strip()
+        kept = model._fit(messages)
+        assert kept[0]["role"] == "system" and kept[-1] == messages[-1]  # the new words stay
+        assert kept[1]["role"] == "user" and len(kept) < len(messages)  # the oldest went
+    finally:
+        await model.aclose()
+
+
+async def _collect(model: LlamaChatModel, messages) -> str:
+    return "".join([delta async for delta in model.stream(messages)])
+
+
+async def test_the_cut_stays_put_so_the_prompt_prefix_stays_cached():
+    """Turn after turn of a long conversation, the prompt mostly grows at its end: the
+    history is cut again only when the context fills up, not every turn (a moving cut
+    changes the prompt's start, and llama.cpp then evaluates all of it again)."""
+    model = LlamaChatModel("smollm2-135m", AppPaths.from_env().models_dir, context=512, max_tokens=24, temperature=0.0)
+    try:
+        await model.load()
+        conversation = Conversation()
+        previous: list | None = None
+        cuts = kept_prefix = 0
+        for i in range(60):
+            conversation.turns.append(TurnRecord(f"Tell me fact number {i} about the ocean.", f"Fact {i}: the ocean is deep and salty."))
+            kept = model._fit(conversation.to_messages("You are brief.", f"And fact {i + 1}?"))
+            assert kept[1]["role"] == "user"  # never starts on a reply
+            history = kept[1:-1]
+            if previous is not None and len(history) < len(conversation.turns) * 2:
+                if history[: len(previous)] == previous:
+                    kept_prefix += 1  # the same start: llama.cpp reuses the cached prefix
+                else:
+                    cuts += 1
+            previous = history
+        assert cuts >= 2  # the conversation outgrew the context several times over
+        assert kept_prefix >= 2 * cuts, (kept_prefix, cuts)  # most turns only append (a quarter of a 512-token room: 3-4 exchanges)
+    finally:
+        await model.aclose()
