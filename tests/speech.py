@@ -18,12 +18,9 @@ CACHE = Path(tempfile.gettempdir()) / "aiwebcam-test-speech"
 
 @functools.lru_cache(maxsize=1)
 def _piper_voice():
-    from piper import PiperVoice
+    from desktop_app.backends.tts.piper_local import load_voice
 
-    from desktop_app.bundled_models import piper_voice
-
-    model, config = piper_voice("joe")
-    return PiperVoice.load(str(model), config_path=str(config))
+    return load_voice("joe")
 
 
 def piper_wav(text: str, lead_silence_s: float = 0.3, tail_silence_s: float = 0.3) -> Path:

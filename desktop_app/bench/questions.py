@@ -49,9 +49,6 @@ def question_clips(cache_dir: Path, wavs: list[str] | None = None) -> list[tuple
 
 
 def _load_voice():
-    from piper import PiperVoice
+    from desktop_app.backends.tts.piper_local import load_voice
 
-    from desktop_app.bundled_models import piper_voice
-
-    model, config = piper_voice("joe")
-    return PiperVoice.load(str(model), config_path=str(config))
+    return load_voice("joe")

@@ -11,6 +11,46 @@ from desktop_app.core.threads import ModelThread
 from desktop_app.media.opus import OpusEncoder
 
 
+def load_voice(name: str):
+    """The voice, its ONNX session giving back its working memory after each sentence.
+
+    onnxruntime's CPU arena (Piper leaves it on) keeps the largest buffers any sentence
+    ever needed and never returns them: RSS rose by steps of tens to hundreds of MB
+    whenever a reply had a longer sentence than any before, and stayed there (the long
+    session in ``docs/reliability.md``). With arena shrinkage after every run the arena
+    still serves the run itself, then returns what it grew.
+    """
+    import json
+
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    model, config = piper_voice(name)
+    session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    return PiperVoice(
+        session=_ShrinkingSession(session),
+        config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))),
+    )
+
+
+class _ShrinkingSession:
+    """An ``onnxruntime.InferenceSession`` whose every run ends by shrinking the CPU arena."""
+
+    def __init__(self, session) -> None:
+        import onnxruntime
+
+        self._session = session
+        self._options = onnxruntime.RunOptions()
+        self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+    def run(self, output_names, input_feed, run_options=None):
+        return self._session.run(output_names, input_feed, run_options or self._options)
+
+    def __getattr__(self, name: str):
+        return getattr(self._session, name)
+
+
 class PiperSynthesizer(SpeechSynthesizer):
     runs_locally = True
 
@@ -25,10 +65,7 @@ class PiperSynthesizer(SpeechSynthesizer):
             self._voice = await self._thread.run(self._load_blocking)
 
     def _load_blocking(self):
-        from piper import PiperVoice
-
-        model, config = piper_voice(self._voice_name)
-        voice = PiperVoice.load(str(model), config_path=str(config))
+        voice = load_voice(self._voice_name)
         for _ in voice.synthesize("Hello."):  # warm the ONNX session
             pass
         return voice
