@@ -158,7 +158,12 @@ class HandsFreeController(QObject):
             return
         stats = self._echo.take_stats()
         if stats.frames:
-            log.info("echo canceller: %.1f s of reply, microphone %.1f dB quieter", stats.seconds, stats.suppression_db)
+            log.info(
+                "echo canceller: %.1f s of reply, microphone %.1f dB quieter (playback dropped so far: %.0f ms)",
+                stats.seconds,
+                stats.suppression_db,
+                self._echo.dropped_playback_ms,
+            )
 
     def close(self) -> None:
         if self.enabled:

@@ -45,7 +45,15 @@ from desktop_app.media.audio_file import StreamResampler
 RATE = SAMPLE_RATE
 FRAME = 160  # 10 ms at 16 kHz, the module's frame
 _SILENT_RMS = 1e-4  # about -80 dBFS: below this a playback frame is silence
-_MAX_REVERSE_FRAMES = 50  # playback burst handed over at once (500 ms); older is dropped
+# Playback waiting for its microphone frames: 5 s. The microphone's blocks reach
+# process() through the event loop, so a busy main thread hands over a burst of them at
+# once, and each needs the playback stamped up to its time. This bound was 500 ms: a
+# stall of more than that (a loaded machine) dropped playback its microphone blocks were
+# still to get, AEC3 lost the echo's delay, and the reply's echo leaked (9 dB instead
+# of 50) and interrupted the reply. Beyond the bound (the microphone stopped while the
+# speaker plays on), the oldest is dropped.
+_MAX_REVERSE_FRAMES = 500
+_MAX_INCOMING_S = 5.0
 
 
 class EchoCanceller:
@@ -92,6 +100,9 @@ class EchoCanceller:
             stamp = time.monotonic() if played_at is None else played_at
             with self._lock:
                 self._incoming.append((block.copy(), sample_rate, stamp))
+                while stamp - self._incoming[0][2] > _MAX_INCOMING_S:  # nobody takes it
+                    old, old_rate, _ = self._incoming.popleft()
+                    self.dropped_playback_ms += old.size * 1000.0 / old_rate
 
     # ---- microphone side --------------------------------------------------------------
 

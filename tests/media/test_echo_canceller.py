@@ -141,3 +141,29 @@ def test_guard_window_mutes_the_start_of_playback():
     assert canceller.guard_windows == 1
     assert not np.any(cleaned[half : half + 16 * 150])  # muted for the guard
     assert np.any(cleaned[:half]) and np.any(cleaned[half + 16 * 150 :])  # not before, not after
+
+
+def test_a_burst_of_late_microphone_blocks_keeps_the_echo_aligned():
+    """The microphone's blocks reach the canceller through the event loop: when the main
+    thread stalls, they arrive in a burst, long after the speaker played. Every block
+    still gets the playback stamped up to its time; none is dropped, and the echo stays
+    cancelled. (With playback bounded to 500 ms, an 800 ms stall dropped 300 ms of it, AEC3
+    lost the delay, and the echo leaked.)"""
+    played = np.concatenate([reply_audio(), reply_audio()])
+    mic = room_echo(played, 60, 0.5, 0.1) + noise_floor(played.size)
+    canceller = EchoCanceller(guard_ms=0)
+    block, out, waiting = 320, [], []
+    for i, offset in enumerate(range(0, mic.size, block)):
+        canceller.push_playback(played[offset : offset + block], RATE, played_at=i * 0.02)
+        waiting.append((mic[offset : offset + block], (i + 1) * 0.02))
+        stalled = (i * 0.02) % 2.0 < 0.8 and i * 0.02 > 1.0  # the main thread is busy 0.8 s in every 2
+        if not stalled:
+            out += [canceller.process(pcm, captured_at=at) for pcm, at in waiting]
+            waiting.clear()
+    out += [canceller.process(pcm, captured_at=at) for pcm, at in waiting]
+    cleaned = np.concatenate(out)
+    later = slice(2 * RATE, cleaned.size)
+    erle = erle_db(mic[later], cleaned[later])
+    print(f"\nERLE with the microphone late in bursts: {erle:.1f} dB, playback dropped {canceller.dropped_playback_ms:.0f} ms")
+    assert canceller.dropped_playback_ms == 0
+    assert erle >= 20.0
