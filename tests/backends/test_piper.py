@@ -67,7 +67,7 @@ print(rss_mb() - before)
 def test_a_long_sentence_does_not_keep_its_memory():
     """onnxruntime's default CPU arena kept a long sentence's buffers for good (RSS
     +510 MB after it, and steps over a long session); the voice's session shrinks the
-    arena after every long run, so what a long sentence needed is given back."""
+    arena after every run, so what a long sentence needed is given back."""
     import subprocess
     import sys
 

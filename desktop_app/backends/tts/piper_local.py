@@ -12,15 +12,13 @@ from desktop_app.media.opus import OpusEncoder
 
 
 def load_voice(name: str):
-    """The voice, its ONNX session giving back what a long sentence made it grow.
+    """The voice, its ONNX session giving back its working memory after each sentence.
 
     onnxruntime's CPU arena (Piper leaves it on) keeps the largest buffers any sentence
     ever needed and never returns them: RSS rose by steps of tens to hundreds of MB
-    whenever a reply had a longer sentence than any before, and stayed there (+510 MB
-    after one 80-word sentence). Shrinking the arena after every run costs 15 % of the
-    synthesis time, so only runs longer than ``SHRINK_ABOVE_IDS`` shrink it: the first
-    chunk of a reply (a few words, on the way to the first audio) and ordinary sentences
-    keep a warm arena, bounded by what such a sentence needs.
+    whenever a reply had a longer sentence than any before, and stayed there (the long
+    session in ``docs/reliability.md``). With arena shrinkage after every run the arena
+    still serves the run itself, then returns what it grew.
     """
     import json
 
@@ -36,24 +34,18 @@ def load_voice(name: str):
     )
 
 
-# Phoneme ids (about 10 per word) above which a run gives its arena growth back.
-SHRINK_ABOVE_IDS = 160
-
-
 class _ShrinkingSession:
-    """An ``onnxruntime.InferenceSession`` whose long runs end by shrinking the CPU arena."""
+    """An ``onnxruntime.InferenceSession`` whose every run ends by shrinking the CPU arena."""
 
     def __init__(self, session) -> None:
         import onnxruntime
 
         self._session = session
-        self._shrink = onnxruntime.RunOptions()
-        self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self._options = onnxruntime.RunOptions()
+        self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def run(self, output_names, input_feed, run_options=None):
-        if run_options is None and input_feed["input"].shape[-1] > SHRINK_ABOVE_IDS:
-            run_options = self._shrink
-        return self._session.run(output_names, input_feed, run_options)
+        return self._session.run(output_names, input_feed, run_options or self._options)
 
     def __getattr__(self, name: str):
         return getattr(self._session, name)
