@@ -167,3 +167,49 @@ def test_a_burst_of_late_microphone_blocks_keeps_the_echo_aligned():
     print(f"\nERLE with the microphone late in bursts: {erle:.1f} dB, playback dropped {canceller.dropped_playback_ms:.0f} ms")
     assert canceller.dropped_playback_ms == 0
     assert erle >= 20.0
+
+
+def test_speaker_underruns_do_not_shift_the_reference():
+    """A loaded machine's speaker misses callbacks (gaps in the playback, 300 ms every 2 s)
+    and its main thread stalls (microphone blocks arrive in bursts). Each 48 kHz block carries its own time, and so must each 10 ms reference frame cut
+    from it. (Stamps summed from the first block drifted by every gap, since the
+    resampler's delay leaves a partial frame after every block: after a few gaps the
+    reference led its echo by more than AEC3 searches, and the echo leaked.)"""
+    reply48 = _at_48k(np.concatenate([reply_audio(), reply_audio(), reply_audio()]))
+    ticks, timeline, stamps, pushed = [], [], [], 0
+    t = 0
+    while pushed < reply48.size:  # 20 ms ticks; in a gap the speaker plays nothing
+        gap = t > 50 and t % 100 >= 85
+        block = np.zeros(960, np.float32) if gap else reply48[pushed : pushed + 960]
+        if not gap:
+            pushed += 960
+            ticks.append((t, block))
+        timeline.append(block[::3][:320] if block.size == 960 else np.zeros(320, np.float32))
+        t += 1
+    played16 = np.concatenate(timeline)
+    mic = room_echo(played16, 60, 0.5, 0.1) + noise_floor(played16.size)
+    canceller = EchoCanceller(guard_ms=0)
+    out, waiting, next_tick = [], [], 0
+    for i, offset in enumerate(range(0, mic.size, 320)):
+        while next_tick < len(ticks) and ticks[next_tick][0] <= i:
+            tick, block = ticks[next_tick]
+            canceller.push_playback(block, 48000, played_at=tick * 0.02)
+            next_tick += 1
+        waiting.append((mic[offset : offset + 320], (i + 1) * 0.02))
+        if not (i > 50 and i % 100 < 30):  # the main thread is also busy 600 ms in every 2 s
+            out += [canceller.process(pcm, captured_at=at) for pcm, at in waiting]
+            waiting.clear()
+    out += [canceller.process(pcm, captured_at=at) for pcm, at in waiting]
+    cleaned = np.concatenate(out)
+    later = slice(6 * RATE, cleaned.size)  # after three gaps
+    erle = erle_db(mic[later], cleaned[later])
+    print(f"\nERLE after speaker underruns: {erle:.1f} dB")
+    assert erle >= 20.0
+
+
+def _at_48k(pcm16: np.ndarray) -> np.ndarray:
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=48000)
+    frame = av.AudioFrame.from_ndarray((pcm16 * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono")
+    frame.sample_rate = RATE
+    out = np.concatenate([f.to_ndarray().reshape(-1) for f in [*resampler.resample(frame), *resampler.resample(None)]])
+    return out.astype(np.float32) / 32768.0
