@@ -7,8 +7,10 @@ Push-to-talk stays the default; a face switches hands-free on by creating a
   starts (``engine.start_utterance()``), fed with the pre-roll, then with live audio;
 * speech ends after the pause: the utterance is submitted as a turn
   (``TurnInput(utterance=..., end_of_speech_ms=...)``). The pause is short
-  (``finished_pause_ms``) when the end-of-turn model hears a finished turn
-  (``core.end_of_turn``), and the full ``pause_ms`` while the user trails off;
+  (``finished_pause_ms``) when the end-of-turn model hears a finished turn and the
+  live transcript of the pause does not announce more (``core.end_of_turn``; the
+  utterance transcribes the pause as soon as the detector hears it), and the full
+  ``pause_ms`` while the user trails off;
 * barge-in: speech that starts while the assistant talks (a turn runs, or its audio
   still plays) interrupts it at once: ``engine.cancel()`` flushes the sinks
   synchronously inside the same :meth:`HandsFree.feed` call that saw the VAD decision,
@@ -40,6 +42,9 @@ from desktop_app.core.metrics import now_ms
 from desktop_app.core.turn import TurnInput
 from desktop_app.core.turn_detector import SpeechEnded, SpeechStarted, TurnDetector, TurnDetectorConfig
 from desktop_app.core.utterance import Utterance
+
+_log = logging.getLogger(__name__)
+_TRANSCRIPT_POLL_S = 0.02
 
 
 class EchoFilter(Protocol):
@@ -181,25 +186,39 @@ class HandsFree:
         if self._asked_about == speech_end:
             return
         self._asked_about = speech_end
-        model = self.engine.backends.turn
-        if model is None:  # the transcript alone decides (when it covers the speech)
-            if self._transcript_covers(utterance) and sounds_finished(utterance.text):
-                detector.set_pause_ms(self.options.finished_pause_ms)
-            return
-        task = asyncio.ensure_future(self._ask_model(model, utterance, speech_end))
+        utterance.pause_heard(speech_end - self._origin)
+        task = asyncio.ensure_future(self._decide(self.engine.backends.turn, utterance, speech_end))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_log_failure)
 
-    async def _ask_model(self, model: EndOfTurnModel, utterance: Utterance, speech_end: int) -> None:
-        probability = await model.probability(utterance.audio())
-        self.last_turn_probability = probability
-        detector = self._detector
-        if self._utterance is not utterance or not detector.speaking or detector.last_speech_end != speech_end:
+    async def _decide(self, model: EndOfTurnModel | None, utterance: Utterance, speech_end: int) -> None:
+        """The model hears "finished" (without a model, skip to the transcript); then
+        the live transcript of this pause decides: with a model it only vetoes ("...
+        about the"), alone it must read as finished. The transcript is needed for the
+        turn anyway, so waiting for it costs little; on a slow machine it lands after
+        the model's answer, and deciding without it cut users off mid-clause."""
+        probability: float | None = None
+        if model is not None:
+            probability = await model.probability(utterance.audio())
+            self.last_turn_probability = probability
+            if probability < self.options.finished_probability:
+                return
+        while not self._transcript_covers(utterance):
+            if not self._still_pausing(utterance, speech_end):
+                return
+            await asyncio.sleep(_TRANSCRIPT_POLL_S)
+        if not self._still_pausing(utterance, speech_end):
             return  # the turn ended meanwhile, or the user went on talking
-        vetoed = self._transcript_covers(utterance) and goes_on(utterance.text)
-        if probability >= self.options.finished_probability and not vetoed:
-            detector.set_pause_ms(self.options.finished_pause_ms)
+        text = utterance.text
+        finished = not goes_on(text) if model is not None else sounds_finished(text)
+        _log.debug("end of turn: model %s, transcript %r: %s", "-" if probability is None else f"{probability:.2f}", text, "finished" if finished else "goes on")
+        if finished:
+            self._detector.set_pause_ms(self.options.finished_pause_ms)
+
+    def _still_pausing(self, utterance: Utterance, speech_end: int) -> bool:
+        detector = self._detector
+        return self._utterance is utterance and detector.speaking and detector.last_speech_end == speech_end
 
     def _transcript_covers(self, utterance: Utterance) -> bool:
         """The live transcript was made in this pause: it covers all the speech so far."""
@@ -270,7 +289,7 @@ class HandsFree:
 
 def _log_failure(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
-        logging.getLogger(__name__).warning("end-of-turn model failed: %s", task.exception())
+        _log.warning("end-of-turn model failed: %s", task.exception())
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

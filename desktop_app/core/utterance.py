@@ -58,6 +58,7 @@ class Utterance:
         self._job: asyncio.Task | None = None
         self._announced = ""
         self._finished = False
+        self._pause_at: int | None = None  # a pause the caller heard (speech end, samples)
 
     # ---- input ----------------------------------------------------------------------
 
@@ -72,6 +73,17 @@ class Utterance:
         self._buffer[self._size : self._size + pcm.size] = pcm
         self._size += pcm.size
         if self._size - self._last_check >= self._check_every and (self._job is None or self._job.done()):
+            self._job = asyncio.create_task(self._step(final=False))
+
+    def pause_heard(self, speech_end: int) -> None:
+        """The caller's voice-activity detector heard the speech stop at ``speech_end``
+        (samples from the utterance's start) and a pause follow: transcribe it now rather
+        than when this utterance's own check notices (100-300 ms later). Hands-free calls
+        it as it asks whether the user has finished, which waits for this transcript."""
+        if self._finished:
+            return
+        self._pause_at = speech_end
+        if self._job is None or self._job.done():
             self._job = asyncio.create_task(self._step(final=False))
 
     @property
@@ -120,9 +132,19 @@ class Utterance:
         self._last_check = end
         start = self._final_upto
         tail = self._buffer[start:end].copy()
-        stamps = await _vad().run(self._vad.speech_regions, tail, self._pause_ms)
+        pause_at, self._pause_at = self._pause_at, None
         announce = False
-        if not stamps:
+        if pause_at is not None and not final and start < pause_at <= end:
+            if pause_at > self._open_upto or self._open_upto <= start:
+                await self._transcribe_open(tail, end)
+                announce = True
+            self._settled_upto = max(self._settled_upto, min(self._open_upto, end))
+            stamps = None
+        else:
+            stamps = await _vad().run(self._vad.speech_regions, tail, self._pause_ms)
+        if stamps is None:
+            pass  # the caller's pause was transcribed above
+        elif not stamps:
             self._open_text, self._open_upto = "", end
         else:
             speech_end = start + stamps[-1]["end"]
@@ -148,7 +170,7 @@ class Utterance:
         if announce and known and known != self._announced and self._on_partial is not None:
             self._announced = known
             self._on_partial(known)
-        if not final and not self._finished and self._size - self._last_check >= self._check_every:
+        if not final and not self._finished and (self._pause_at is not None or self._size - self._last_check >= self._check_every):
             self._job = asyncio.create_task(self._step(final=False))
 
     async def _transcribe_open(self, tail: np.ndarray, end: int) -> None:

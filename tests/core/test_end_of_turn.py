@@ -16,7 +16,7 @@ import pytest
 from desktop_app.config import Settings
 from desktop_app.core.end_of_turn import goes_on, sounds_finished
 from desktop_app.core.hands_free import HandsFree, HandsFreeOptions, UtteranceSubmitted
-from desktop_app.core.turn_detector import SpeechEnded
+from desktop_app.core.turn_detector import SpeechEnded, TurnDetectorConfig
 from tests.core.engines import warm_engine
 from tests.signals import noise_floor, silence, trim
 from tests.speech import speech_pcm
@@ -105,23 +105,24 @@ THINKING_PAUSE_S = 0.45
 
 
 async def test_a_finished_question_ends_after_the_short_pause(engine):
-    """Each question, then 1.5 s of silence: the turn ends well before the full pause.
+    """Each question, then 2.5 s of silence, with the full pause set to 2 s: a finished
+    question ends long before it.
 
-    Margin: the model is asked after 200 ms of silence (Silero's 32 ms windows: 224 ms)
-    and answers in ~45 ms (more on a loaded machine); so the turn ends 250-400 ms after
-    the speech, where the fixed pause ends it at 608 ms (19 windows). Asserted: at least
-    2 of 3 questions end before the fixed pause would have (the model's scores differ a
-    little by CPU, and a loaded machine slows its answer).
+    The model is asked after 200 ms of silence and answers in ~45 ms; the live transcript
+    of the pause may veto it ("... about the"), so the turn ends when that transcript is
+    made: 200 ms + one tiny.en pass (150-650 ms on 2 busy cores). The long full pause keeps
+    this a test of the decision, not of the machine's speed. Asserted: at least 2 of 3
+    questions end early (the model's scores differ a little by CPU).
     """
-    options = HandsFreeOptions()
+    options = HandsFreeOptions(detector=TurnDetectorConfig(pause_ms=2000))
     early = 0
     for question in QUESTIONS:
-        pcm = np.concatenate([silence(0.5), trim(speech_pcm(question)), silence(1.5)])
+        pcm = np.concatenate([silence(0.5), trim(speech_pcm(question)), silence(2.5)])
         ended, submitted = await run_hands_free(engine, options, pcm)
         assert len(ended) == 1 and len(submitted) == 1, question
         pause_ms = (ended[0].decided_sample - ended[0].end_sample) / 16
         print(f"{question!r}: ended {pause_ms:.0f} ms after the speech")
-        early += pause_ms < 600
+        early += pause_ms < 1500
     assert early >= 2
 
 
