@@ -14,6 +14,7 @@ from typing import Sequence
 from desktop_app import __version__
 from desktop_app.config import AppPaths, Settings, load_settings
 from desktop_app.errors import AppError, redact
+from desktop_app.malloc_arenas import limit_malloc_arenas
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()
+    limit_malloc_arenas()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

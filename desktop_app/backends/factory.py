@@ -10,6 +10,7 @@ from desktop_app.config import AppPaths, Settings
 from desktop_app.core.sight import system_prompt as sight_prompt
 from desktop_app.core.turn import Backends
 from desktop_app.errors import ConfigError
+from desktop_app.malloc_arenas import limit_malloc_arenas
 
 
 def make_asr(settings: Settings, paths: AppPaths, progress: Progress | None = None) -> SpeechRecognizer:
@@ -94,6 +95,7 @@ def make_reader(settings: Settings):
 
 
 def make_backends(settings: Settings, paths: AppPaths, progress: Progress | None = None) -> Backends:
+    limit_malloc_arenas()  # before the model threads start (every face builds its backends here)
     return Backends(
         asr=make_asr(settings, paths, progress),
         llm=make_llm(settings, paths, progress),
