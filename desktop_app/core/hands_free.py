@@ -62,6 +62,11 @@ class HandsFreeOptions:
     # there, else after detector.pause_ms. None: the pause alone decides.
     finished_pause_ms: int | None = 200
     finished_probability: float = 0.5  # the model's threshold for "finished"
+    # Speech needed to interrupt the assistant: more than to start a turn, so a moment of
+    # echo the canceller lets through (speaker underruns shift the echo's delay until it
+    # adapts) does not cut the reply: a 352 ms leak did, in CI. The user's words are kept
+    # from where they began (the detector's look-back); the reply stops 250 ms later.
+    barge_in_min_speech_ms: int = 500
     detector: TurnDetectorConfig = field(default_factory=TurnDetectorConfig)
 
 
@@ -157,6 +162,8 @@ class HandsFree:
         """
         if not self.enabled:
             return
+        speaking = self.engine.speaking and self.options.barge_in
+        self._detector.set_min_speech_ms(self.options.barge_in_min_speech_ms if speaking else None)
         if self._echo is not None:
             clean = self._echo.process(pcm, captured_at)
         else:

@@ -132,6 +132,7 @@ class TurnDetector:
         self._start = 0
         self._last_speech_end = 0
         self._pause_override: int | None = None  # samples; None: config.pause_ms
+        self._min_speech: int | None = None  # samples; None: config.min_speech_ms
         self.probability = 0.0  # of the latest window (for a meter or a debug view)
 
     # ---- state ----------------------------------------------------------------------
@@ -162,6 +163,11 @@ class TurnDetector:
         Never longer than the configured pause; forgotten when the next speech starts.
         """
         self._pause_override = None if pause_ms is None else _samples(min(pause_ms, self.config.pause_ms))
+
+    def set_min_speech_ms(self, min_speech_ms: int | None) -> None:
+        """The speech needed before speech starts (None: ``config.min_speech_ms``); kept
+        until set again. Hands-free asks for more while the assistant talks."""
+        self._min_speech = None if min_speech_ms is None else _samples(min_speech_ms)
 
     def audio_since(self, position: int, end: int | None = None) -> np.ndarray:
         """Recent stream audio from ``position`` (absolute) to ``end`` (default: now)."""
@@ -215,7 +221,8 @@ class TurnDetector:
                 else:
                     self._candidate_speech += WINDOW  # wavering but still voiced
                     self._silence = 0
-            if self._candidate is not None and self._candidate_speech >= _samples(cfg.min_speech_ms):
+            needed = _samples(cfg.min_speech_ms) if self._min_speech is None else self._min_speech
+            if self._candidate is not None and self._candidate_speech >= needed:
                 self._speaking = True
                 self._start = self._joined_start(self._candidate)
                 self._last_speech_end = end
