@@ -61,15 +61,17 @@ PHRASES = [
 
 
 async def test_speech_that_starts_with_the_press_keeps_its_first_word(engine):
-    """Speech starting 0-50 ms *before* the press (the user talks as the key goes down).
+    """Speech starting 10-49 ms *before* the press (the user talks as the key goes down).
 
-    The pre-roll hands those samples to the utterance. Margin: tiny.en int8 decodes
-    differ slightly between CPUs (a first word can come out misspelled on one vendor),
-    so the first word must be right in at least 3 of 4 phrases and the mean WER <= 0.2.
-    Without the pre-roll (pre_roll_ms=0) the clipped first syllable fails this.
+    The pre-roll hands those samples to the utterance: the utterance's audio holds the
+    whole phrase, sample for sample, from its first loud sample (this fails with
+    ``pre_roll_ms=0``). The words are checked for what the pre-roll is for (no word
+    lost), not for Whisper's spelling: tiny.en int8 decodes differ between CPUs, and on
+    AMD a hard onset such as "Paris" or "Turn" comes out as "Caris" or "Caron" from the
+    complete clip as well.
     """
     capture = SpeechCapture(engine)
-    first_kept, wers = 0, []
+    wers = []
     for i, phrase in enumerate(PHRASES):
         speech = trim(speech_pcm(phrase))
         early = 16 * (10 + 13 * i)  # 10..49 ms of the speech fed before the press
@@ -79,11 +81,15 @@ async def test_speech_that_starts_with_the_press_keeps_its_first_word(engine):
         await feed(capture, np.concatenate([speech[early:], silence(0.3)]))
         turn = await turn_of(capture)
         assert turn is not None
+        audio = turn.input.utterance.audio()
+        starts = np.flatnonzero(np.abs(audio) > 0.01)
+        assert starts.size and np.array_equal(audio[starts[0] : starts[0] + speech.size], speech), (
+            f"{phrase!r}: the utterance does not hold the speech from its first sample"
+        )
         heard = turn.user_text
-        wers.append(word_error_rate(phrase, heard))
-        first_kept += words(heard)[:1] == words(phrase)[:1]
         print(f"{phrase!r} -> {heard!r}")
-    assert first_kept >= 3, wers
+        assert len(words(heard)) == len(words(phrase)), (phrase, heard)  # no word lost
+        wers.append(word_error_rate(phrase, heard))
     assert sum(wers) / len(wers) <= 0.2, wers
 
 

@@ -15,7 +15,7 @@ from PySide6.QtTest import QTest
 
 from desktop_app.config import AppPaths
 from desktop_app.core.sinks import PacedSink
-from tests.gui.helpers import TURN_MS, LiveMicrophone, close_window, last_entry, open_window, run, wait_armed, wait_ready, wait_turn_finished
+from tests.gui.helpers import FAST, TURN_MS, LiveMicrophone, close_window, last_entry, open_window, run, wait_armed, wait_ready, wait_turn_finished
 from tests.signals import silence
 from tests.speech import speech_pcm, word_error_rate
 
@@ -69,7 +69,10 @@ def test_hands_free_answers_after_a_pause_without_any_key(qtbot, qloop):
 
 def test_talking_over_the_reply_stops_it_and_keeps_what_was_heard(qtbot, qloop):
     mic = LiveMicrophone()
-    window = open_window(qtbot, qloop, microphone=mic)
+    # The view is not read: with the pattern's text in the prompt the 135M model once
+    # answered with one short line about it instead of a story, all played before the
+    # barge-in (CI). This test is about the story being cut.
+    window = open_window(qtbot, qloop, microphone=mic, settings=FAST.updated({"read_text_in_view": False}))
     try:
         wait_ready(qtbot, window)
         speaker = PacedSink()  # plays in real time and reports what it played
@@ -96,7 +99,7 @@ def test_talking_over_the_reply_stops_it_and_keeps_what_was_heard(qtbot, qloop):
         stored = window.session.engine.conversation.turns[0]
         assert stored.interrupted and stored.reply_text.strip()
         # the stored reply is what was played (~2 s), not all that was generated
-        assert len(stored.reply_text) < len(entries[0].reply_text)
+        assert len(stored.reply_text) < len(entries[0].reply_text), (stored.reply_text, entries[0].reply_text)
         assert len(entries) == 2
         run(qtbot, speaker.aclose())
     finally:

@@ -309,12 +309,27 @@ async def scenario_touch_and_isolation(browser, url: str, speech_ms: float, out:
     notice = await page_b.wait_for_selector(".notice", timeout=60000)
     out["touch_notice"] = await notice.text_content()
 
-    await type_message(page_b, "My name is Alice. Say hello to me.")
+    b_replies_before = len(await reply_texts(page_b))
     start_c = await page_now(page_c)
     b_start = await page_now(page_b)
-    b_playing = await wait_level(page_b, True, b_start, timeout_s=300)
+    await type_message(page_b, "My name is Alice. Say hello to me.")
+    await page_b.wait_for_function(
+        f"() => [...document.querySelectorAll('.msg.assistant .text')].filter((e) => e.textContent.trim()).length > {b_replies_before}",
+        timeout=300000,
+    )
+    b_playing = await wait_level(page_b, True, b_start, timeout_s=60)
     out["b_reply_played"] = b_playing is not None
     await wait_quiet(page_b)
+    # what B's page received and played, for a failure to say which side went quiet
+    got_b = await samples(page_b, b_start)
+    out["b_playout"] = {
+        "samples": len(got_b),
+        "max_rms": round(max((s["rms"] for s in got_b), default=0.0), 4),
+        "max_level": round(max((s["level"] for s in got_b), default=0.0), 4),
+        "bytes_growth": (got_b[-1]["bytes"] - got_b[0]["bytes"]) if got_b else 0,
+        "reply": (await reply_texts(page_b))[-1:],
+        "notices": await page_b.eval_on_selector_all(".notice", "els => els.map(e => e.textContent)"),
+    }
     out["c_max_rms_while_b_spoke"] = max((s["rms"] for s in await samples(page_c, start_c)), default=0.0)
     await type_message(page_c, "My name is Bob. Say hello to me.")
     await page_c.wait_for_selector(".msg.assistant .text", timeout=300000)
