@@ -10,7 +10,7 @@ from desktop_app.config import AppPaths, Settings
 from desktop_app.core.sight import system_prompt as sight_prompt
 from desktop_app.core.turn import Backends
 from desktop_app.errors import ConfigError
-from desktop_app.malloc_arenas import limit_malloc_arenas
+from desktop_app.malloc_arenas import free_memory_after_turns, limit_malloc_arenas
 
 
 def make_asr(settings: Settings, paths: AppPaths, progress: Progress | None = None) -> SpeechRecognizer:
@@ -110,10 +110,12 @@ def make_engine(settings: Settings, paths: AppPaths, progress: Progress | None =
     """An :class:`~desktop_app.core.engine.Engine` wired to the configured backends."""
     from desktop_app.core.engine import Engine, default_store
 
-    return Engine(
+    engine = Engine(
         make_backends(settings, paths, progress),
         default_store(paths.data_dir),
         settings.system_prompt,
         conversation,
         view_text_with_image=settings.text_in_view_with_image,
     )
+    engine.subscribe(free_memory_after_turns)
+    return engine

@@ -30,6 +30,7 @@ from desktop_app.core.capture import CaptureOptions, PressDropped, SpeechCapture
 from desktop_app.core.engine import Engine, default_store
 from desktop_app.core.events import Event
 from desktop_app.core.turn import Backends, TurnInput
+from desktop_app.malloc_arenas import free_memory_after_turns
 from desktop_app.server.audio_track import OpusAudioTrack
 from desktop_app.server.hands_free_link import HandsFreeLink
 from desktop_app.server.peer import BrowserPeer
@@ -93,6 +94,7 @@ class BrowserSession:
         self._peer_state_listener = on_peer_state
         self._max_message_bytes = max_message_bytes
         self._unsubscribe = self.engine.subscribe(self._on_engine_event)
+        self.engine.subscribe(free_memory_after_turns)
         if log.isEnabledFor(logging.INFO):  # -v: what competes with the LLM in the server
             from desktop_app.bench.thread_cpu import TurnCpuLog
 
