@@ -211,9 +211,11 @@ class SpeechCapture:
         return True
 
     def _look(self) -> None:
-        """Hand the engine the frame in view, so its text is read while the user talks."""
+        """Hand the engine the frame in view, so its text is read while the user talks.
+        Also with reading off: the engine then knows a frame is in view, and primes the
+        prompt with the note the turn will carry ("you cannot see it")."""
         engine = self._engine
-        if engine is None or self._frame_source is None or not engine.reads_view:
+        if engine is None or self._frame_source is None:
             return
         frame = self._frame_source()
         if inspect.isawaitable(frame):

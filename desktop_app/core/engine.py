@@ -182,8 +182,10 @@ class Engine:
         return self._view_source
 
     def look(self, jpeg: bytes | None) -> None:
-        """The user starts talking with this frame in view: read its text now, in the
-        background, so the turn finds it ready (a model that can see needs nothing)."""
+        """The user starts talking with this frame in view (None: nothing in view): read
+        its text now, in the background, so the turn finds it ready (a model that can see
+        needs nothing). Call it whether or not frames are read: what is in view decides
+        the note the prompt is primed with."""
         self._looking = jpeg is not None
         if jpeg is not None and self._frame_text is not None and self.reads_view:
             self._looked_at = now_ms()

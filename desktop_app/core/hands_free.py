@@ -247,8 +247,8 @@ class HandsFree:
             carried = self._unheard_audio(turn.id, turn.stored_reply)
         self._notify(event)
         self._utterance = self.engine.start_utterance()
-        if self.engine.reads_view and self._frame_source is not None:
-            self.engine.look(self._frame_source())  # its text is read while the user talks
+        if self._frame_source is not None:  # its text is read while the user talks (when read at all)
+            self.engine.look(self._frame_source())
         self._origin = event.audio_start_sample
         if carried is not None and carried.size:
             self._utterance.feed(carried)

@@ -172,3 +172,39 @@ async def test_a_local_microphone_ends_the_tail_with_the_first_block_captured_af
     assert turn is not None
     await turn.wait()
     assert word_error_rate("Turn on the kitchen lights.", turn.user_text) <= 0.3, turn.user_text
+
+
+async def test_with_reading_off_the_primed_prompt_carries_the_turns_view_note():
+    """A frame in view that is not read (reading off): the turn tells the model it cannot
+    see it, and the prompt primed while the user talks must carry that same note, or the
+    release evaluates the whole user message again (window, reading off: first token
+    737 ms p50 where the engine's is 204)."""
+    from tests.pictures import error_screen, jpeg
+
+    async with warm_engine(FAST.updated({"read_text_in_view": False})) as engine:
+        assert not engine.reads_view
+        primed: list[str] = []
+        sent: list[str] = []
+        llm = engine.backends.llm
+        prime, stream = llm.prime, llm.stream
+
+        async def recording_prime(messages):
+            primed.append(messages[-1]["content"])
+            await prime(messages)
+
+        def recording_stream(messages, *args, **kwargs):
+            sent.append(messages[-1]["content"])
+            return stream(messages, *args, **kwargs)
+
+        llm.prime, llm.stream = recording_prime, recording_stream
+        frame = jpeg(error_screen())
+        capture = SpeechCapture(engine, frame_source=lambda: frame)
+        await feed(capture, silence(0.3))
+        assert capture.press()
+        await feed(capture, np.concatenate([speech_pcm(PHRASES[2]), silence(0.3)]))
+        turn = await turn_of(capture)
+        assert turn is not None and turn.view is not None and turn.view.given == "nothing", turn.view
+        note = turn.view.block()
+        assert sent and sent[-1].startswith(note), sent
+        spoken = [p for p in primed if p]  # "" primes the conversation after a reply
+        assert spoken and all(p.startswith(note) for p in spoken), (note, primed)
