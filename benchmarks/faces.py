@@ -180,7 +180,8 @@ def start_window(stack: ExitStack, display: str, pulse_env: dict[str, str], work
     return env, app
 
 
-def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle_s: float = 10.0) -> dict:
+def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle_s: float = 10.0,
+                 settings_env: dict[str, str] | None = None) -> dict:  # fmt: skip
     paths = AppPaths.from_env()
     clips = question_clips(paths.cache_dir)  # cached WAVs in the cache dir
     wavs = sorted((paths.cache_dir / "bench-questions").glob("*.wav"))
@@ -201,7 +202,7 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle
         speaker = SpeakerMonitor(pulse_env)
         stack.callback(speaker.stop)
         env, app = start_window(stack, display, pulse_env, work, data_dir, ready, log_path, hands_free,
-                                {"AIWEBCAM_LLM_MAX_TOKENS": "40"}, llm)  # short replies: the first audio is measured  # fmt: skip
+                                {"AIWEBCAM_LLM_MAX_TOKENS": "40", **(settings_env or {})}, llm)  # short replies: the first audio is measured  # fmt: skip
         xdo = ["xdotool"]
         idle = None
         if not hands_free and idle_s:  # the window idle with its microphone armed (open, pre-roll only)
@@ -295,7 +296,15 @@ def main() -> int:
     parser.add_argument("--llm", default=None, help="embedded LLM (default: the app's default)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep the app logs and data in this folder")
+    parser.add_argument("--window-setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the window faces (repeatable), e.g. read_text_in_view=false")  # fmt: skip
     args = parser.parse_args()
+    window_env = {}
+    for item in args.window_setting:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--window-setting {item!r}: NAME=VALUE")
+        window_env[f"AIWEBCAM_{name.strip().upper()}"] = value.strip()
     faces = [f.strip() for f in args.faces.split(",") if f.strip()]
     unknown = set(faces) - set(FACES)
     if unknown:
@@ -304,7 +313,7 @@ def main() -> int:
         if shutil.which(tool) is None:
             parser.error(f"{tool} is missing: `make test` installs the test packages")
     report: dict = {"cpu": cpu_model(), "date": time.strftime("%Y-%m-%d %H:%M"), "turns": args.turns,
-                    "llm": args.llm or "default", "questions": len(QUESTIONS)}  # fmt: skip
+                    "llm": args.llm or "default", "questions": len(QUESTIONS), "window_settings": args.window_setting}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="aiwebcam-faces-") as tmp:
         work = Path(tmp) if args.keep is None else args.keep
         work.mkdir(parents=True, exist_ok=True)
@@ -314,9 +323,9 @@ def main() -> int:
                 if face == "engine":
                     report[face] = bench_engine(args.turns, args.llm)
                 elif face == "window-ptt":
-                    report[face] = bench_window(args.turns, args.llm, hands_free=False, work=work)
+                    report[face] = bench_window(args.turns, args.llm, hands_free=False, work=work, settings_env=window_env)
                 elif face == "window-hf":
-                    report[face] = bench_window(args.turns, args.llm, hands_free=True, work=work)
+                    report[face] = bench_window(args.turns, args.llm, hands_free=True, work=work, settings_env=window_env)
                 else:
                     report[face] = bench_browser(args.turns, args.llm, work)
             except Exception as exc:  # one face failing still reports the others
