@@ -190,6 +190,11 @@ class Engine:
         if jpeg is not None and self._frame_text is not None and self.reads_view:
             self._looked_at = now_ms()
             self._frame_text.look(jpeg)
+        if self._looking and self._primed_words is None:
+            # The turn's note goes before its words: evaluate it now, not at the release
+            # (a short question gets no partial transcript before it). A reading that
+            # lands later primes again (:meth:`_reading_landed`).
+            self._prime_llm("")
 
     @property
     def last_reading(self) -> Reading | None:

@@ -208,3 +208,6 @@ async def test_with_reading_off_the_primed_prompt_carries_the_turns_view_note():
         assert sent and sent[-1].startswith(note), sent
         spoken = [p for p in primed if p]  # "" primes the conversation after a reply
         assert spoken and all(p.startswith(note) for p in spoken), (note, primed)
+        # the note is evaluated at the press, before any word is known (a short question
+        # gets no partial transcript before the release)
+        assert spoken[0] == f"{note}\n\n", primed
