@@ -17,16 +17,14 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.server.e2e_driver import CHROMIUM_FLAGS, open_page, reply_texts, type_message, wait_quiet  # noqa: E402
+from tests.server.e2e_driver import CHROMIUM_FLAGS, driver_work_dir, open_page, reply_texts, type_message, wait_quiet  # noqa: E402
 
 LONG_QUESTION = "Count from one to one hundred in words, separated by commas."
 AFTER = "Say thank you in one short sentence."
@@ -142,9 +140,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="aiwebcam-page-faults-"))
-    os.environ.setdefault("AIWEBCAM_DATA_DIR", str(work / "data"))
-    os.environ.setdefault("AIWEBCAM_CONFIG_DIR", str(work / "config"))
+    work = driver_work_dir("aiwebcam-page-faults-")
 
     from playwright.async_api import async_playwright
 

@@ -79,6 +79,15 @@ MONITOR_JS = """
 """
 
 
+def driver_work_dir(prefix: str) -> Path:
+    """A fresh folder for a driver's run; the app's data and config go in it (unless the
+    environment already says where)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.setdefault("AIWEBCAM_DATA_DIR", str(work / "data"))
+    os.environ.setdefault("AIWEBCAM_CONFIG_DIR", str(work / "config"))
+    return work
+
+
 def log(*parts) -> None:
     print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
 
@@ -556,9 +565,7 @@ async def main() -> int:
     parser.add_argument("--hands-free-only", action="store_true", help="only the hands-free scenarios")
     args = parser.parse_args()
     args.shots.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="aiwebcam-e2e-"))
-    os.environ.setdefault("AIWEBCAM_DATA_DIR", str(work / "data"))
-    os.environ.setdefault("AIWEBCAM_CONFIG_DIR", str(work / "config"))
+    work = driver_work_dir("aiwebcam-e2e-")
 
     from playwright.async_api import async_playwright
 

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.server.e2e_driver import (  # noqa: E402
     CHROMIUM_FLAGS,
+    driver_work_dir,
     LEVEL,
     MONITOR_JS,
     log,
@@ -625,9 +625,7 @@ async def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("desktop_app.core.capture").setLevel(logging.INFO)  # a dropped press, and why
-    work = Path(tempfile.mkdtemp(prefix="aiwebcam-load-"))
-    os.environ.setdefault("AIWEBCAM_DATA_DIR", str(work / "data"))
-    os.environ.setdefault("AIWEBCAM_CONFIG_DIR", str(work / "config"))
+    work = driver_work_dir("aiwebcam-load-")
 
     from playwright.async_api import async_playwright
 

@@ -10,16 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.server.e2e_driver import CHROMIUM_FLAGS, open_page, reply_texts, type_message, wait_quiet  # noqa: E402
+from tests.server.e2e_driver import CHROMIUM_FLAGS, driver_work_dir, open_page, reply_texts, type_message, wait_quiet  # noqa: E402
 
 QUESTION = "What is the error code on the page I am showing you?"
 
@@ -28,9 +26,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="aiwebcam-view-"))
-    os.environ.setdefault("AIWEBCAM_DATA_DIR", str(work / "data"))
-    os.environ.setdefault("AIWEBCAM_CONFIG_DIR", str(work / "config"))
+    work = driver_work_dir("aiwebcam-view-")
 
     from playwright.async_api import async_playwright
 
