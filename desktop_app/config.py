@@ -110,6 +110,9 @@ class Settings:
     llm_temperature: float = 0.7
     llm_threads: int = 0  # 0: one per core
     llm_context: int = 4096
+    # When the user pauses, an embedded model starts the reply at once, unseen; the turn
+    # uses it if no more words come (core.prepared_reply). Off: it starts at the release.
+    prepare_replies: bool = True
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
 
     # Speech recognition. provider: "embedded" (faster-whisper in-process) or "openai".

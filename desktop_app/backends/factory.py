@@ -116,6 +116,7 @@ def make_engine(settings: Settings, paths: AppPaths, progress: Progress | None =
         settings.system_prompt,
         conversation,
         view_text_with_image=settings.text_in_view_with_image,
+        prepare_replies=settings.prepare_replies,
     )
     engine.subscribe(free_memory_after_turns)
     return engine

@@ -16,6 +16,8 @@ from desktop_app.core.conversation import Conversation, ConversationStore, TurnR
 from desktop_app.core.events import Event, EventBus, Listener, TurnError
 from desktop_app.core.frame_text import FrameText, Reading
 from desktop_app.core.metrics import now_ms
+from desktop_app.core.ports import Message
+from desktop_app.core.prepared_reply import PreparedReply
 from desktop_app.core.sight import View, system_prompt as sight_prompt
 from desktop_app.core.sinks import AudioSink
 from desktop_app.core.turn import Backends, Turn, TurnInput
@@ -37,6 +39,7 @@ class Engine:
         conversation: Conversation | None = None,
         *,
         view_text_with_image: bool = False,
+        prepare_replies: bool = True,
     ) -> None:
         self._backends = backends
         self._store = store
@@ -54,6 +57,9 @@ class Engine:
         self._looking = False  # the last utterance came with a frame
         self._looked_at: float | None = None  # when it did (readings since then are current)
         self._primed_words: str | None = None  # the words the LLM was last primed with, until the turn
+        # A reply started at the user's pause (core.prepared_reply), for a local model
+        self._prepare_replies = prepare_replies
+        self._prepared: PreparedReply | None = None
 
     # ---- state (read-only: faces change it through the methods below) ------------------
 
@@ -104,6 +110,7 @@ class Engine:
 
     def new_conversation(self) -> Conversation:
         self.cancel()
+        self._drop_prepared()
         self._conversation = Conversation()
         return self._conversation
 
@@ -113,6 +120,7 @@ class Engine:
     def continue_conversation(self, conversation: Conversation) -> Conversation:
         """New turns go into ``conversation`` (loaded already, or another engine's)."""
         self.cancel()
+        self._drop_prepared()
         self._conversation = conversation
         return conversation
 
@@ -142,13 +150,51 @@ class Engine:
         """Begin capturing speech (push-to-talk pressed). Feed it PCM; submit it on release.
 
         While the user talks, the known words are handed to the LLM so it evaluates the
-        prompt early (llama.cpp keeps it in its cache); release only adds the tail.
+        prompt early (llama.cpp keeps it in its cache); release only adds the tail. When
+        the user pauses, a local model starts the reply itself (:meth:`_prepare_reply`).
         """
-        return Utterance(self.backends.asr, self.backends.vad, on_partial=self._prime_llm)
+        return Utterance(
+            self.backends.asr,
+            self.backends.vad,
+            on_partial=self._prime_llm,
+            on_settled=self._prepare_reply,
+            on_unsettled=self._drop_prepared,
+        )
 
     def _prime_llm(self, partial_text: str) -> None:
+        self._drop_prepared()  # the words grew: a reply started on fewer is no use
         self._primed_words = partial_text
-        self._prime(self.conversation.to_messages(self.system_prompt, partial_text, view=self._primed_view()))
+        self._prime(self._primed_messages(partial_text))
+
+    def _primed_messages(self, words: str) -> list[Message]:
+        return self.conversation.to_messages(self.system_prompt, words, view=self._primed_view())
+
+    def _prepare_reply(self, words: str) -> None:
+        """The user paused and ``words`` is all they said: start the reply now, unseen
+        (core.prepared_reply). The turn takes it over if its prompt is the same; more
+        speech drops it. A remote or seeing model is only primed."""
+        self._drop_prepared()
+        self._primed_words = words
+        llm = self.backends.llm
+        if not (self._prepare_replies and llm.runs_locally and not llm.vision):
+            self._prime(self._primed_messages(words))
+            return
+        self._prepared = PreparedReply(llm, self.backends.tts, self._primed_messages(words))
+
+    def _drop_prepared(self) -> None:
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None:
+            prepared.cancel()
+
+    def _take_prepared(self, messages: list[Message]) -> PreparedReply | None:
+        """The turn's prompt is ``messages``: the reply prepared for exactly it, if any."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared.messages == messages:
+            return prepared
+        if prepared is not None:
+            log.debug("prepared reply dropped: the turn's prompt differs")
+            prepared.cancel()
+        return None
 
     def _turn_ended(self, turn: Turn) -> None:
         """The reply is written (it may still play): evaluate the conversation so far now,
@@ -169,7 +215,10 @@ class Engine:
         """The text in view was read while the user talks: prime again with it, so the
         turn's prompt (its view note before the words) is in the cache at the release."""
         if self._primed_words is not None and self._looking:
-            self._prime_llm(self._primed_words)
+            if self._prepared is not None:
+                self._prepare_reply(self._primed_words)  # again, with the text now in view
+            else:
+                self._prime_llm(self._primed_words)
 
     # ---- the user's view --------------------------------------------------------------
 
@@ -256,6 +305,7 @@ class Engine:
             lambda record, image: self._store_turn(record, image, turn.id),
             resave=lambda: self._save(conversation, turn.id),
             view_for=lambda jpeg: self._view_for(jpeg, looked_at),
+            take_prepared=self._take_prepared,
         )
         self._current = turn
         turn.start().add_done_callback(lambda _task: self._turn_ended(turn))
@@ -303,6 +353,7 @@ class Engine:
     async def aclose(self, close_backends: bool = True) -> None:
         """Stop the running turn, the engine's own tasks (prompt pre-evaluation, reading
         the view) and, unless they are shared (a browser session's), the backends."""
+        self._drop_prepared()
         if self._current is not None and not self._current.done:
             self._current.cancel()
             try:

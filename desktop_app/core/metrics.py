@@ -18,6 +18,9 @@ class TurnMetrics:
     first_chunk_ms: float | None = None  # LLM request -> first speakable chunk
     tts_first_audio_ms: float | None = None  # first chunk -> its first audio packet
     v2v_ms: float | None = None  # end of speech (or text submitted) -> first audio packet
+    # the reply was started this long before the LLM request, at the user's pause
+    # (core.prepared_reply); None: started at the request
+    reply_prepared_ms: float | None = None
     llm_tokens: int = 0
     llm_ms: float | None = None  # LLM request -> last token
     audio_ms: float = 0.0  # length of the spoken reply
@@ -37,4 +40,6 @@ class TurnMetrics:
         ):
             if value is not None:
                 parts.append(f"{label} {value:.0f} ms")
+        if self.reply_prepared_ms is not None:  # else "first token 3 ms" reads as a mistake
+            parts.insert(0, f"reply begun at the pause, {self.reply_prepared_ms:.0f} ms early")
         return ", ".join(parts)

@@ -46,6 +46,9 @@ Message = dict[str, Any]  # {"role": ..., "content": str | [parts]} (OpenAI chat
 class ChatModel(ABC):
     name: str = "llm"
     vision: bool = False  # accepts image parts in user messages
+    # Generates on this machine: a reply started and dropped costs only CPU, not a
+    # remote service's tokens (see core.prepared_reply).
+    runs_locally: bool = False
 
     @abstractmethod
     async def load(self) -> None:

@@ -42,7 +42,8 @@ from desktop_app.core.events import (
 )
 from desktop_app.core.metrics import TurnMetrics, now_ms
 from desktop_app.core.model_wait import WaitingForModel, announce_wait
-from desktop_app.core.ports import ChatModel, SpeechRecognizer, SpeechSynthesizer, TextReader, VoiceActivity
+from desktop_app.core.ports import ChatModel, Message, SpeechRecognizer, SpeechSynthesizer, TextReader, VoiceActivity
+from desktop_app.core.prepared_reply import PreparedReply
 from desktop_app.core.sight import View
 from desktop_app.core.sinks import AudioSink, last_played
 from desktop_app.core.utterance import Utterance
@@ -93,6 +94,7 @@ class Turn:
         store_turn: Callable[[TurnRecord, bytes | None], None],
         resave: Callable[[], None] | None = None,
         view_for: Callable[[bytes | None], Awaitable[View | None]] | None = None,
+        take_prepared: Callable[[list[Message]], PreparedReply | None] | None = None,
     ) -> None:
         self.id = secrets.token_hex(4)
         self.input = data
@@ -104,6 +106,7 @@ class Turn:
         self.record: TurnRecord | None = None
         self.view: View | None = None  # what the model got of the user's view
         self._view_for = view_for
+        self._take_prepared = take_prepared  # a reply started at the user's pause, for this prompt
         self._backends = backends
         self._conversation = conversation
         self._system_prompt = system_prompt
@@ -273,6 +276,9 @@ class Turn:
         chunks: asyncio.Queue[SpeechChunk | None] = asyncio.Queue()
         chunker = SpeechChunker()
         started = now_ms()
+        prepared = self._take_prepared(messages) if self._take_prepared is not None else None
+        if prepared is not None:
+            self.metrics.reply_prepared_ms = started - prepared.started_ms
 
         def queue_chunks(new: list[SpeechChunk]) -> None:
             for chunk in new:
@@ -283,7 +289,8 @@ class Turn:
         async def generate() -> None:
             try:
                 waiting = lambda waited_s: self._emit(WaitingForModel(self.id, llm.name, waited_s))  # noqa: E731
-                async for delta in announce_wait(llm.stream(messages), waiting):
+                replies = prepared.deltas() if prepared is not None else llm.stream(messages)
+                async for delta in announce_wait(replies, waiting):
                     if not self._open:  # cancelled: what still comes was never shown, so never delivered
                         break
                     if self.metrics.llm_ttft_ms is None:
@@ -303,12 +310,16 @@ class Turn:
                 chunk_started = now_ms()
                 chunk_audio = 0.0
                 first = True
-                # the first audio is what the user waits for: a local voice gets the CPU
-                held = self._packets == 0 and tts.runs_locally
+                if prepared is not None and chunk == prepared.first_chunk:
+                    packets, held = prepared.first_audio(), False  # synthesized at the pause
+                else:
+                    packets = tts.synthesize(chunk.text)
+                    # the first audio is what the user waits for: a local voice gets the CPU
+                    held = self._packets == 0 and tts.runs_locally
                 if held:
                     llm.hold(True)
                 try:
-                    async for packet in tts.synthesize(chunk.text):
+                    async for packet in packets:
                         if held:
                             llm.hold(False)
                             held = False
@@ -331,6 +342,9 @@ class Turn:
                 group.create_task(speak())
         except BaseExceptionGroup as group_error:
             raise _first_error(group_error) from None
+        finally:
+            if prepared is not None:
+                prepared.cancel()  # (done already, unless the turn was stopped)
 
     def _finish(self, error: str) -> None:
         if not self.user_text:

@@ -36,6 +36,9 @@ class Utterance:
         vad: VoiceActivity,
         on_partial: Callable[[str], None] | None = None,
         check_every_ms: int = 100,
+        *,
+        on_settled: Callable[[str], None] | None = None,
+        on_unsettled: Callable[[], None] | None = None,
         pause_ms: int = 200,
         phrase_pause_ms: int = 700,
         speculate_every_ms: int = 800,
@@ -43,6 +46,13 @@ class Utterance:
         self._asr = asr
         self._vad = vad
         self._on_partial = on_partial
+        # A pause was transcribed: the text covers all the speech so far (on_settled gets
+        # it instead of on_partial); on_unsettled: speech came after it, or the press was
+        # dropped, so that text is no longer the whole utterance.
+        self._on_settled = on_settled
+        self._on_unsettled = on_unsettled
+        self._settled_said = False
+        self._settled_text = ""  # the text last given to on_settled
         self._check_every = SAMPLE_RATE * check_every_ms // 1000
         self._pause_ms = pause_ms
         self._phrase_pause = SAMPLE_RATE * phrase_pause_ms // 1000
@@ -117,6 +127,14 @@ class Utterance:
         self._finished = True
         if self._job is not None:
             self._job.cancel()
+        self._unsettle()
+
+    def _unsettle(self) -> None:
+        if self._settled_said:
+            self._settled_said = False
+            self._settled_text = ""  # the same words after another pause are settled again
+            if self._on_unsettled is not None:
+                self._on_unsettled()
 
     # ---- work -----------------------------------------------------------------------
 
@@ -133,11 +151,12 @@ class Utterance:
         start = self._final_upto
         tail = self._buffer[start:end].copy()
         pause_at, self._pause_at = self._pause_at, None
-        announce = False
+        announce = settled = False
         if pause_at is not None and not final and start < pause_at <= end:
             if pause_at > self._open_upto or self._open_upto <= start:
                 await self._transcribe_open(tail, end)
                 announce = True
+            settled = True
             self._settled_upto = max(self._settled_upto, min(self._open_upto, end))
             stamps = None
         else:
@@ -156,10 +175,13 @@ class Utterance:
             elif paused and not heard_all:
                 await self._transcribe_open(tail, end)
                 self._settled_upto = end
-                announce = True
+                announce = settled = True
             elif paused:
                 self._settled_upto = max(self._settled_upto, min(self._open_upto, end))
-            elif not paused and end - max(self._open_upto, start) >= self._speculate_every:
+                settled = True  # (heard all by a pass made as the speech ended)
+            if not paused and not final:
+                self._unsettle()  # talking again
+            if not paused and not final and end - max(self._open_upto, start) >= self._speculate_every:
                 await self._transcribe_open(tail, end)
                 announce = True  # most of it will still be right: let the LLM start on it
             if not final and paused and end - speech_end >= self._phrase_pause and self._open_upto >= speech_end:
@@ -167,9 +189,15 @@ class Utterance:
                     self._phrases.append(self._open_text)
                 self._open_text, self._final_upto = "", speech_end
         known = self.text
-        if announce and known and known != self._announced and self._on_partial is not None:
-            self._announced = known
-            self._on_partial(known)
+        if known and not self._finished:
+            if settled and self._on_settled is not None:
+                if known != self._settled_text:
+                    self._settled_text = self._announced = known
+                    self._settled_said = True
+                    self._on_settled(known)
+            elif announce and known != self._announced and self._on_partial is not None:
+                self._announced = known
+                self._on_partial(known)
         if not final and not self._finished and (self._pause_at is not None or self._size - self._last_check >= self._check_every):
             self._job = asyncio.create_task(self._step(final=False))
 

@@ -58,6 +58,8 @@ def _fingerprint(messages: list[Message]) -> str:
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=12).hexdigest()
 
 class LlamaChatModel(ChatModel):
+    runs_locally = True
+
     def __init__(
         self,
         model: str = "qwen2.5-coder-1.5b",
