@@ -248,7 +248,8 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle
             heard.append((QUESTIONS[i % len(QUESTIONS)], stored.get("user_text", "")))
             print(f"[{i + 1}/{turns}] {'hands-free' if hands_free else 'push-to-talk'}: {ms:.0f} ms "
                   f"(app: asr {metrics.get('asr_ms')}, ttft {metrics.get('llm_ttft_ms')}, "
-                  f"first chunk {metrics.get('first_chunk_ms')}, v2v {metrics.get('v2v_ms')})", file=sys.stderr)  # fmt: skip
+                  f"first chunk {metrics.get('first_chunk_ms')}, v2v {metrics.get('v2v_ms')}, "
+                  f"reply begun {metrics.get('reply_prepared_ms')} ms early)", file=sys.stderr)  # fmt: skip
             _wait(lambda: speaker.quiet_for_s() >= 0.3, 300, "the reply to end", app)
     result = {"heard_ms": percentiles(samples), "turns": len(samples), "lost_presses": lost, "samples_ms": [round(s) for s in samples]}
     result["heard"] = heard
@@ -258,6 +259,7 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle
     result["cpu_to_first_audio"] = cpu_lines[-turns:]
     for key in ("asr_ms", "llm_ttft_ms", "first_chunk_ms", "tts_first_audio_ms", "v2v_ms"):
         result[key] = percentiles([m.get(key) for m in app_figures])
+    result["reply_begun_at_pause"] = sum(m.get("reply_prepared_ms") is not None for m in app_figures)
     return result
 
 
@@ -283,6 +285,7 @@ def bench_browser(turns: int, llm: str | None, work: Path) -> dict:
     for key, label in labels.items():
         values = [re.search(rf"{label} (\d+) ms", r.get("metrics_line") or "") for r in runs]
         result[key] = percentiles([float(m.group(1)) if m else None for m in values])
+    result["reply_begun_at_pause"] = sum("reply begun at the pause" in (r.get("metrics_line") or "") for r in runs)
     return result
 
 
@@ -355,6 +358,7 @@ def _print(report: dict) -> None:
         heard = r["heard_ms"]
         fmt = lambda v: "-" if v is None else f"{v:.0f}"
         extra = f", lost presses {r['lost_presses']}" if "lost_presses" in r else ""
+        extra += f", reply begun at the pause in {r.get('reply_begun_at_pause', 0)}"
         delta = f" (engine +{heard['p50'] - base:.0f})" if base is not None and heard["p50"] is not None else ""
         print(f"{face}: heard p50 {fmt(heard['p50'])}{delta} / p90 {fmt(heard['p90'])} ms over {r['turns']} turns{extra}; "
               f"app ttft p50 {fmt(r['llm_ttft_ms']['p50'])}, first chunk p50 {fmt(r['first_chunk_ms']['p50'])}")  # fmt: skip

@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--wav", action="append", help="a spoken question to use (repeatable); default: built-in questions")
     bench.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     bench.add_argument("--no-idle", action="store_true", help="skip the desktop app idle-CPU measurement")
+    bench.add_argument("--release-after", type=float, default=None, metavar="S",
+                       help="built-in questions: let go of the key S seconds after the last word (default 0.3)")  # fmt: skip
     bench.add_argument("--idle-seconds", type=float, default=10.0)
 
     hist = sub.add_parser("history", help="list saved conversations, or print one")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop_app.core.ports import SAMPLE_RATE
 from desktop_app.media.audio_file import load_audio, write_wav
 
 # Short-answer questions: the baseline (sequential) pipeline waits for the whole reply,
@@ -28,8 +29,9 @@ TRAILING_SILENCE_S = 0.3  # a user lets go of the talk key a moment after the la
 LEADING_SILENCE_S = 0.3
 
 
-def question_clips(cache_dir: Path, wavs: list[str] | None = None) -> list[tuple[str, np.ndarray]]:
-    """(label, 16 kHz mono float32) for each given WAV, or for the built-in questions."""
+def question_clips(cache_dir: Path, wavs: list[str] | None = None, release_after_s: float | None = None) -> list[tuple[str, np.ndarray]]:
+    """(label, 16 kHz mono float32) for each given WAV, or for the built-in questions,
+    which end ``release_after_s`` (default :data:`TRAILING_SILENCE_S`) after the last word."""
     if wavs:
         return [(Path(w).name, load_audio(w)) for w in wavs]
     folder = cache_dir / "bench-questions"
@@ -44,8 +46,16 @@ def question_clips(cache_dir: Path, wavs: list[str] | None = None) -> list[tuple
             lead = np.zeros(int(rate * LEADING_SILENCE_S), dtype=np.int16)
             tail = np.zeros(int(rate * TRAILING_SILENCE_S), dtype=np.int16)
             write_wav(path, np.concatenate([lead, pcm, tail]), rate)
-        clips.append((question, load_audio(path)))
+        clips.append((question, _release_after(load_audio(path), release_after_s)))
     return clips
+
+
+def _release_after(pcm: np.ndarray, seconds: float | None) -> np.ndarray:
+    if seconds is None:
+        return pcm
+    rate = SAMPLE_RATE  # load_audio's
+    speech_end = pcm.size - int(rate * TRAILING_SILENCE_S)
+    return np.concatenate([pcm[:speech_end], np.zeros(int(rate * max(0.0, seconds)), dtype=np.float32)])
 
 
 def _load_voice():

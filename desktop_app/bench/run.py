@@ -29,6 +29,7 @@ class TurnSample:
     first_chunk_ms: float | None
     tts_first_audio_ms: float | None
     interrupt_ms: float | None
+    reply_prepared_ms: float | None = None  # the reply was begun at the pause, this long before the turn asked
 
 
 @dataclass
@@ -95,7 +96,7 @@ async def streamed_turn(engine: Engine, sink: PacedSink, question: str, pcm: np.
     m = turn.metrics
     v2v = sink.first_out_ms - released if sink.first_out_ms is not None else None
     overhead = v2v - m.first_chunk_ms if v2v is not None and m.first_chunk_ms is not None else None
-    return TurnSample(question, turn.user_text, v2v, overhead, m.asr_ms, m.llm_ttft_ms, m.first_chunk_ms, m.tts_first_audio_ms, interrupt_ms)
+    return TurnSample(question, turn.user_text, v2v, overhead, m.asr_ms, m.llm_ttft_ms, m.first_chunk_ms, m.tts_first_audio_ms, interrupt_ms, m.reply_prepared_ms)
 
 
 async def baseline_turn(engine: Engine, pcm: np.ndarray) -> float:

@@ -33,7 +33,7 @@ def bench_settings(settings: Settings, llm: str | None) -> Settings:
 
 async def run_bench_command(args: argparse.Namespace, settings: Settings, paths: AppPaths) -> int:
     settings = bench_settings(settings, args.llm)
-    clips = question_clips(paths.cache_dir, args.wav)
+    clips = question_clips(paths.cache_dir, args.wav, release_after_s=args.release_after)
     with tempfile.TemporaryDirectory(prefix="aiwebcam-bench-") as data_dir:
         # Benchmark turns are not the user's conversations.
         bench_paths = AppPaths(paths.config_dir, Path(data_dir), paths.cache_dir)
@@ -52,6 +52,7 @@ async def run_bench_command(args: argparse.Namespace, settings: Settings, paths:
         idle = measure_app_idle(seconds=args.idle_seconds)
     report = {name: percentiles([getattr(t, name) for t in result.turns]) for name in STAGES}
     report["baseline_v2v_ms"] = percentiles(result.baseline_v2v_ms)
+    report["reply_begun_at_pause"] = sum(t.reply_prepared_ms is not None for t in result.turns)
     report["idle_cpu_percent"] = round(idle.cpu_percent, 2) if idle else None
     report["peak_rss_mb"] = round(max(peak_rss_mb(os.getpid()), idle.peak_rss_mb if idle else 0.0), 1)
     if args.json:
@@ -76,3 +77,4 @@ def _print_table(report: dict, settings: Settings, turns: int) -> None:
     idle = report["idle_cpu_percent"]
     print(f"{'idle_cpu_percent':<22}{'-' if idle is None else f'{idle:.2f}':>10}")
     print(f"{'peak_rss_mb':<22}{report['peak_rss_mb']:>10.0f}")
+    print(f"reply begun at the user's pause and used: {report['reply_begun_at_pause']} of {turns} turns")

@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 # After its words are known, a turn waits at most this long for the text in view (a busy
 # machine can slow the reading down a lot); then the model is told it could not be read.
 MAX_VIEW_WAIT_S = 4.0
+# The text a camera shows rarely changes within seconds: a camera frame offered for
+# reading this recently is the view when the user starts talking (hands-free reads one
+# as each reply ends, :meth:`Engine.glance`, so its turns do not wait for the OCR). A
+# screen is read afresh at every turn: one changed line there is a different answer.
+CAMERA_READING_FRESH_S = 8.0
 
 
 class Engine:
@@ -179,21 +184,28 @@ class Engine:
         if not (self._prepare_replies and llm.runs_locally and not llm.vision):
             self._prime(self._primed_messages(words))
             return
-        self._prepared = PreparedReply(llm, self.backends.tts, self._primed_messages(words))
+        self._prepared = PreparedReply(llm, self.backends.tts, self._primed_messages(words), words)
 
     def _drop_prepared(self) -> None:
         prepared, self._prepared = self._prepared, None
         if prepared is not None:
             prepared.cancel()
 
-    def _take_prepared(self, messages: list[Message]) -> PreparedReply | None:
+    def _take_prepared(self, messages: list[Message], words: str) -> PreparedReply | None:
         """The turn's prompt is ``messages``: the reply prepared for exactly it, if any."""
         prepared, self._prepared = self._prepared, None
-        if prepared is not None and prepared.messages == messages:
+        if prepared is None:
+            return None
+        if prepared.messages == messages:
             return prepared
-        if prepared is not None:
-            log.debug("prepared reply dropped: the turn's prompt differs")
-            prepared.cancel()
+        prepared.cancel()
+        if prepared.words != words:
+            changed = "the words"
+        elif prepared.messages[:-1] != messages[:-1]:
+            changed = "the conversation"
+        else:
+            changed = "the view"
+        log.info("the reply begun at the pause is not used: %s changed since", changed)
         return None
 
     def _turn_ended(self, turn: Turn) -> None:
@@ -237,13 +249,32 @@ class Engine:
         the note the prompt is primed with."""
         self._looking = jpeg is not None
         if jpeg is not None and self._frame_text is not None and self.reads_view:
-            self._looked_at = now_ms()
-            self._frame_text.look(jpeg)
+            recent = self._recent_camera_offer()
+            if recent is not None:
+                self._looked_at = recent  # that reading is this view (finished, or in flight)
+            else:
+                self._looked_at = now_ms()
+                self._frame_text.look(jpeg)
         if self._looking and self._primed_words is None:
             # The turn's note goes before its words: evaluate it now, not at the release
             # (a short question gets no partial transcript before it). A reading that
             # lands later primes again (:meth:`_reading_landed`).
             self._prime_llm("")
+
+    def glance(self, jpeg: bytes | None) -> None:
+        """Read a camera's view ahead of the user's next words (hands-free, as a reply
+        ends): when they start talking within :data:`CAMERA_READING_FRESH_S`, :meth:`look`
+        finds it read. Nothing for other sources, which are read at the turn."""
+        if jpeg and self._frame_text is not None and self.reads_view and self._view_source == "camera":
+            self._frame_text.look(jpeg)
+
+    def _recent_camera_offer(self) -> float | None:
+        if self._view_source != "camera" or self._frame_text is None:
+            return None
+        offered = self._frame_text.last_offered_ms
+        if offered is None or now_ms() - offered > CAMERA_READING_FRESH_S * 1000:
+            return None
+        return offered
 
     @property
     def last_reading(self) -> Reading | None:

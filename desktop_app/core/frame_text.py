@@ -61,6 +61,13 @@ class FrameText:
         """The freshest finished reading (for priming the LLM and for the window)."""
         return self._latest
 
+    @property
+    def last_offered_ms(self) -> float | None:
+        """When the frame of the newest reading (in flight, else finished) was offered."""
+        if self._in_flight is not None:
+            return self._in_flight[1]
+        return self._latest.looked_at_ms if self._latest is not None else None
+
     def look(self, jpeg: bytes | None) -> None:
         """Read this frame in the background, unless it looks like the last one read."""
         if not jpeg:

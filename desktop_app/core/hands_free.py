@@ -122,6 +122,7 @@ class HandsFree:
         self.last_turn_probability: float | None = None  # the model's latest answer
         self._ignoring = False
         self._last_submitted: tuple[str, Utterance] | None = None  # (turn id, its utterance)
+        self._assistant_was_speaking = False
         self.enabled = True
 
     # ---- wiring ---------------------------------------------------------------------
@@ -162,7 +163,11 @@ class HandsFree:
         """
         if not self.enabled:
             return
-        speaking = self.engine.speaking and self.options.barge_in
+        assistant_speaking = self.engine.speaking
+        if self._assistant_was_speaking and not assistant_speaking and self._utterance is None:
+            self._reply_ended()
+        self._assistant_was_speaking = assistant_speaking
+        speaking = assistant_speaking and self.options.barge_in
         self._detector.set_min_speech_ms(self.options.barge_in_min_speech_ms if speaking else None)
         if self._echo is not None:
             clean = self._echo.process(pcm, captured_at)
@@ -255,6 +260,12 @@ class HandsFree:
             self._origin -= carried.size
         self._utterance.feed(event.audio)
         self._captured = event.decided_sample
+
+    def _reply_ended(self) -> None:
+        """The reply has played: the user may answer any moment. Read the view now, so
+        their turn finds its text read (``Engine.glance``: cameras)."""
+        if self._frame_source is not None:
+            self.engine.glance(self._frame_source())
 
     def _speech_ended(self, event: SpeechEnded) -> None:
         if self._ignoring:

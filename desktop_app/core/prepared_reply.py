@@ -26,8 +26,9 @@ _END = object()
 
 
 class PreparedReply:
-    def __init__(self, llm: ChatModel, tts: SpeechSynthesizer, messages: list[Message]) -> None:
+    def __init__(self, llm: ChatModel, tts: SpeechSynthesizer, messages: list[Message], words: str) -> None:
         self.messages = messages
+        self.words = words  # the user's, as heard at the pause
         self.started_ms = now_ms()
         self.first_chunk: SpeechChunk | None = None  # set as soon as the model's words make it
         self._llm = llm

@@ -94,7 +94,7 @@ class Turn:
         store_turn: Callable[[TurnRecord, bytes | None], None],
         resave: Callable[[], None] | None = None,
         view_for: Callable[[bytes | None], Awaitable[View | None]] | None = None,
-        take_prepared: Callable[[list[Message]], PreparedReply | None] | None = None,
+        take_prepared: Callable[[list[Message], str], PreparedReply | None] | None = None,
     ) -> None:
         self.id = secrets.token_hex(4)
         self.input = data
@@ -276,7 +276,7 @@ class Turn:
         chunks: asyncio.Queue[SpeechChunk | None] = asyncio.Queue()
         chunker = SpeechChunker()
         started = now_ms()
-        prepared = self._take_prepared(messages) if self._take_prepared is not None else None
+        prepared = self._take_prepared(messages, self.user_text) if self._take_prepared is not None else None
         if prepared is not None:
             self.metrics.reply_prepared_ms = started - prepared.started_ms
 

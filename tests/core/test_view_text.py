@@ -158,3 +158,61 @@ async def test_the_reader_thread_yields_to_the_conversation_threads():
     assert await normal.run(nice) == base  # the models of the conversation keep theirs
     low.shutdown()
     normal.shutdown()
+
+
+SMALL = Settings(llm_provider="embedded", llm_model="smollm2-135m", llm_max_tokens=8)
+MOVED = ["QuotaExceededError: error code 4291", "(the camera moved)", "x" * 40]
+
+
+async def test_a_camera_read_as_the_reply_ended_is_the_view_when_the_user_speaks():
+    """Hands-free reads a camera's view as each reply ends (``Engine.glance``); the user
+    talks within seconds, and that reading is their view: the turn does not wait for a
+    new one. A screen is read afresh: there one changed line is another answer."""
+    async with warm_engine(SMALL) as engine:
+        engine.set_view_source("camera")
+        engine.glance(jpeg(error_screen()))  # the reply ended
+        assert await _read(engine, ERROR_CODE)  # (no turn waits on a busy machine's OCR here)
+        moved = jpeg(error_screen(lines=MOVED))
+        engine.look(moved)  # the user starts talking: not read again
+        turn = await engine.run_turn(TurnInput(text="What does it say?", image_jpeg=moved))
+        assert turn.view is not None and ERROR_CODE in turn.view.text and "moved" not in turn.view.text
+
+        engine.set_view_source("screen")
+        engine.glance(jpeg(error_screen(lines=["Build succeeded"])))  # nothing for a screen
+        engine.look(moved)  # read afresh
+        assert await _read(engine, "4291")
+        assert "succeeded" not in engine.last_reading.text.lower()
+
+
+async def _read(engine, text: str, timeout_s: float = 60.0) -> bool:
+    """The engine's latest reading has ``text`` (OCR takes 1-5 s on a busy 2-core machine)."""
+    for _ in range(int(timeout_s / 0.05)):
+        if engine.last_reading is not None and text in engine.last_reading.text:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_hands_free_reads_the_camera_when_the_reply_has_played():
+    from desktop_app.core.hands_free import HandsFree
+    from desktop_app.core.sinks import CollectingSink
+    from tests.signals import silence
+
+    async with warm_engine(SMALL) as engine:
+        engine.add_sink(CollectingSink())
+        offered = []
+
+        def frame():
+            offered.append(1)
+            return jpeg(error_screen())
+
+        hands_free = HandsFree(engine, frame_source=frame)
+        turn = engine.submit(TurnInput(text="Say hello."))
+        while not turn.done:  # the microphone runs on while the assistant talks
+            hands_free.feed(silence(0.02))
+            await asyncio.sleep(0.02)
+        assert not offered
+        hands_free.feed(silence(0.02))  # the first block after the reply
+        assert offered == [1]
+        assert await _read(engine, ERROR_CODE)
+        hands_free.close()
