@@ -64,6 +64,10 @@ class TranscriptView(QTextBrowser):
         self.entries: list[TranscriptEntry] = []
         self.selected_index: int | None = None
         self._pending = False
+        # scaled thumbnails by source image: every render asks for each one again, and a
+        # smooth scaling of a 1280x720 frame per entry per render took the main thread's
+        # CPU while the reply's first words were being generated
+        self._thumbs: dict[int, tuple[QImage, QImage]] = {}
         self.setHtml(EMPTY)
 
     # ---- the model ------------------------------------------------------------------
@@ -86,9 +90,13 @@ class TranscriptView(QTextBrowser):
                 entry = self.entries[int(name.path())]
             except (ValueError, IndexError):
                 return None
-            if entry.image is not None:
-                return entry.image.scaledToWidth(THUMB_WIDTH, Qt.TransformationMode.SmoothTransformation)
-            return None
+            if entry.image is None:
+                return None
+            cached = self._thumbs.get(id(entry))
+            if cached is None or cached[0] is not entry.image:
+                cached = (entry.image, entry.image.scaledToWidth(THUMB_WIDTH, Qt.TransformationMode.SmoothTransformation))
+                self._thumbs[id(entry)] = cached
+            return cached[1]
         return super().loadResource(kind, name)
 
     def render_now(self) -> None:
@@ -100,6 +108,8 @@ class TranscriptView(QTextBrowser):
         at_bottom = bar.value() >= bar.maximum() - 4
         position = bar.value()
         self.document().clear()
+        live = {id(e) for e in self.entries}
+        self._thumbs = {key: value for key, value in self._thumbs.items() if key in live}
         self.setHtml("".join(self._entry_html(i, e) for i, e in enumerate(self.entries)))
         bar.setValue(bar.maximum() if at_bottom else position)
 
