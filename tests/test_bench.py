@@ -6,7 +6,7 @@ import subprocess
 
 KEYS = {
     "v2v_ms", "overhead_ms", "asr_ms", "llm_ttft_ms", "first_chunk_ms", "tts_first_audio_ms",
-    "interrupt_ms", "baseline_v2v_ms", "idle_cpu_percent", "peak_rss_mb",
+    "interrupt_ms", "baseline_v2v_ms", "idle_cpu_percent", "peak_rss_mb", "reply_begun_at_pause",
 }
 
 
@@ -18,10 +18,22 @@ def test_bench_json_reports_percentiles_of_real_turns(aiwebcam_cmd):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(report) == KEYS
-    for key in KEYS - {"idle_cpu_percent", "peak_rss_mb"}:
+    for key in KEYS - {"idle_cpu_percent", "peak_rss_mb", "reply_begun_at_pause"}:
         p = report[key]
         assert set(p) == {"p50", "p90"} and p["p50"] is not None, key
         assert 0 <= p["p50"] <= p["p90"], key
-    assert report["v2v_ms"]["p50"] > report["tts_first_audio_ms"]["p50"]
+    assert report["reply_begun_at_pause"] in (0, 1, 2)  # begun when the pause was heard before the release
     assert report["idle_cpu_percent"] is None  # --no-idle
     assert report["peak_rss_mb"] > 100
+
+
+def test_a_user_who_lets_go_late_finds_the_reply_begun_at_the_pause(aiwebcam_cmd):
+    """``--release-after 1.5``: the key is held 1.5 s after the last word; the reply was
+    begun in that pause and every turn uses it."""
+    result = subprocess.run(
+        [*aiwebcam_cmd, "bench", "--turns", "2", "--llm", "smollm2-135m", "--json", "--no-idle", "--release-after", "1.5"],
+        capture_output=True, text=True, timeout=900, env=os.environ.copy(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["reply_begun_at_pause"] == 2, report
