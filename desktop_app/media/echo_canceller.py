@@ -236,6 +236,12 @@ class EchoStats:
     def suppression_db(self) -> float:
         return float(np.median(self.windows_db)) if self.windows_db else 0.0
 
+    def suppression_after(self, seconds: float) -> float:
+        """The median once the canceller had ``seconds`` of playback to adapt (all the
+        windows when fewer than five come after that)."""
+        later = self.windows_db[int(seconds * 10) :]
+        return float(np.median(later)) if len(later) >= 5 else self.suppression_db
+
 
 def erle_db(near: np.ndarray, cleaned: np.ndarray) -> float:
     """Echo return loss enhancement: how much quieter the echo got, in dB.

@@ -57,3 +57,16 @@ def test_no_echo_at_all_passes_as_headphones():
     result = judge(_take(_noise(played.size, -70), played))
     assert result.status.value == "PASS" and result.detail.startswith("no echo reached the microphone"), result.line()
     assert "removed_db" not in result.figures
+
+
+def test_the_figure_is_the_adapted_cancellers():
+    """Hands-free keeps one canceller for the session: the first second, while it adapts,
+    does not count (a slow start on a loaded machine once dragged a 4 s median under 15 dB)."""
+    from desktop_app.media.echo_canceller import EchoStats
+
+    stats = EchoStats()
+    stats.windows_db = [3.0] * 22 + [45.0] * 18  # 2.2 s adapting, then 1.8 s adapted
+    assert stats.suppression_db < 15.0
+    assert stats.suppression_after(1.0) == 45.0
+    stats.windows_db = [3.0] * 12  # too short to leave anything out
+    assert stats.suppression_after(1.0) == 3.0
