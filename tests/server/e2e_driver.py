@@ -471,24 +471,26 @@ async def scenario_hands_free_turn(page, server, out: dict) -> None:
 async def scenario_barge_in(page, server, out: dict, shots: Path) -> None:
     """Talking over a long reply stops it; what was said becomes the next turn."""
     session = session_of(server, await page.evaluate("window.aiwebcam.state.sessionId"))
-    turns_before = len(session.engine.conversation.turns)
-    users_before = len(await user_texts(page))
-    previous = session.engine.current
     track = session.audio_track
     at_barge_in: list = []  # the server's track when HandsFree reported the barge-in (after engine.cancel())
     session.hands_free.hands_free.subscribe(
         lambda e: at_barge_in.append((track.played, track.queued_ms, session.engine.speaking)) if type(e).__name__ == "BargeIn" else None
     )
-    await type_message(page, "Tell me a long story about a brave knight who fights a dragon.")
-    start = await page_now(page)
-    # the server's track has sent half a second of the story (a loaded machine may still
-    # be playing the page an earlier reply's last packets: the page's level cannot tell)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        story, played = session.engine.current, session.audio_track.played
-        if story is not previous and played is not None and played.turn_id == story.id and played.sequence >= 25:
+    # The question comes 3 s after the microphone reopens and needs 0.5 s of speech to
+    # interrupt: the story must have that much left to say. The test model (SmolLM2
+    # 135M, sampled) sometimes ends a "long story" after one sentence; ask again then.
+    for attempt in range(1, 5):
+        turns_before = len(session.engine.conversation.turns)
+        users_before = len(await user_texts(page))
+        start = await page_now(page)
+        story = await story_with_time_left(page, session, (LEAD_SILENCE_S + 1.5) * 1000)
+        if story is not None:
             break
-        await asyncio.sleep(0.05)
+        log(f"barge_in: story {attempt} was too short to talk over; asking again")
+        await wait_quiet(page)
+    else:
+        raise AssertionError("the model never wrote a story long enough to talk over")
+    out["story_attempts"] = attempt
     out["reply_was_playing"] = await wait_level(page, True, start, timeout_s=10) is not None
     log("barge_in: the story plays")
     await page.evaluate("window.aiwebcam.reopenMic()")  # the question again, 3 s from now
@@ -502,7 +504,8 @@ async def scenario_barge_in(page, server, out: dict, shots: Path) -> None:
     out["speech_to_barge_in_ms"] = round(barge_in["at"] - reopened_at - LEAD_SILENCE_S * 1000)
     tag = await page.wait_for_selector(f".msg.assistant.interrupted[data-turn='{barge_in['turn_id']}'] .tag", timeout=10000)
     out["tag"] = await tag.text_content()
-    story_text_on_page = (await reply_texts(page))[-1]
+    # innerText: the page's paragraphs and list items as separate words (textContent runs them together)
+    story_text_on_page = (await page.eval_on_selector_all(".msg.assistant .text", "els => els.map(e => e.innerText)"))[-1]
     # The page goes quiet (for 300 ms) before the new reply can start. On a loaded
     # machine the page may still play what its jitter buffer holds: up to ~2 s seen.
     quiet_from = await wait_level(page, False, barge_in["at"], timeout_s=5, hold_ms=300)
@@ -523,6 +526,24 @@ async def scenario_barge_in(page, server, out: dict, shots: Path) -> None:
     out["page_reply_words"] = len(story_text_on_page.split())
     out["stored_turns_after"] = len(session.engine.conversation.turns) - turns_before
     out["page_bargeins"] = len(await page.evaluate("window.aiwebcam.bargeIns"))
+
+
+async def story_with_time_left(page, session, left_ms: float):
+    """Ask for a long story; the turn once half a second of it has gone out with at least
+    ``left_ms`` more already synthesized (None: the reply ended with less)."""
+    previous = session.engine.current
+    await type_message(page, "Tell me a long story about a brave knight who fights a dragon.")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        story, played = session.engine.current, session.audio_track.played
+        if story is not previous and played is not None and played.turn_id == story.id and played.sequence >= 25:
+            left = story.metrics.audio_ms - (played.sequence + 1) * 20
+            if left >= left_ms:
+                return story
+            if story.done:
+                return None
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the story never played")
 
 
 async def scenario_hands_free_remembered_then_off(page, server, speech_ms: float, out: dict, shots: Path) -> None:
