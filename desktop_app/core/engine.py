@@ -227,10 +227,10 @@ class Engine:
         """The text in view was read while the user talks: prime again with it, so the
         turn's prompt (its view note before the words) is in the cache at the release."""
         if self._primed_words is not None and self._looking:
-            if self._prepared is not None:
-                self._prepare_reply(self._primed_words)  # again, with the text now in view
-            else:
+            if self._prepared is None:
                 self._prime_llm(self._primed_words)
+            elif self._prepared.messages != self._primed_messages(self._primed_words):
+                self._prepare_reply(self._primed_words)  # again, with the text now in view
 
     # ---- the user's view --------------------------------------------------------------
 
@@ -264,9 +264,15 @@ class Engine:
     def glance(self, jpeg: bytes | None) -> None:
         """Read a camera's view ahead of the user's next words (hands-free, as a reply
         ends): when they start talking within :data:`CAMERA_READING_FRESH_S`, :meth:`look`
-        finds it read. Nothing for other sources, which are read at the turn."""
-        if jpeg and self._frame_text is not None and self.reads_view and self._view_source == "camera":
+        finds it read. Nothing unless :attr:`wants_glance`."""
+        if jpeg and self.wants_glance:
             self._frame_text.look(jpeg)
+
+    @property
+    def wants_glance(self) -> bool:
+        """:meth:`glance` would read a frame: a camera's text is read (other sources are
+        read at the turn). Ask first: getting a frame costs a face an encode."""
+        return self._frame_text is not None and self.reads_view and self._view_source == "camera"
 
     def _recent_camera_offer(self) -> float | None:
         if self._view_source != "camera" or self._frame_text is None:

@@ -264,7 +264,7 @@ class HandsFree:
     def _reply_ended(self) -> None:
         """The reply has played: the user may answer any moment. Read the view now, so
         their turn finds its text read (``Engine.glance``: cameras)."""
-        if self._frame_source is not None:
+        if self._frame_source is not None and self.engine.wants_glance:
             self.engine.glance(self._frame_source())
 
     def _speech_ended(self, event: SpeechEnded) -> None:

@@ -19,6 +19,7 @@ import asyncio
 from typing import AsyncIterator
 
 from desktop_app.core.chunker import SpeechChunk, SpeechChunker
+from desktop_app.core.first_audio import model_held_until_first_packet
 from desktop_app.core.metrics import now_ms
 from desktop_app.core.ports import ChatModel, Message, SpeechSynthesizer
 
@@ -84,23 +85,15 @@ class PreparedReply:
             self._synthesis = asyncio.ensure_future(self._synthesize(chunks[0].text))
 
     async def _synthesize(self, text: str) -> None:
-        # as a turn does: the first audio gets the CPU, the model waits between tokens
-        held = self._tts.runs_locally
-        if held:
-            self._llm.hold(True)
-        try:
-            async for packet in self._tts.synthesize(text):
-                if held:
-                    self._llm.hold(False)
-                    held = False
+        packets = self._tts.synthesize(text)
+        try:  # as a turn does (core.first_audio)
+            async for packet in model_held_until_first_packet(packets, self._llm, self._tts.runs_locally):
                 self._packets.put_nowait(packet)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             self._packets.put_nowait(exc)
         finally:
-            if held:
-                self._llm.hold(False)
             self._packets.put_nowait(_END)
 
 

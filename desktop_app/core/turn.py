@@ -40,6 +40,7 @@ from desktop_app.core.events import (
     TurnStarted,
     ViewGiven,
 )
+from desktop_app.core.first_audio import model_held_until_first_packet
 from desktop_app.core.metrics import TurnMetrics, now_ms
 from desktop_app.core.model_wait import WaitingForModel, announce_wait
 from desktop_app.core.ports import ChatModel, Message, SpeechRecognizer, SpeechSynthesizer, TextReader, VoiceActivity
@@ -311,29 +312,20 @@ class Turn:
                 chunk_audio = 0.0
                 first = True
                 if prepared is not None and chunk == prepared.first_chunk:
-                    packets, held = prepared.first_audio(), False  # synthesized at the pause
+                    packets = prepared.first_audio()  # synthesized at the pause, the model held then
                 else:
-                    packets = tts.synthesize(chunk.text)
                     # the first audio is what the user waits for: a local voice gets the CPU
-                    held = self._packets == 0 and tts.runs_locally
-                if held:
-                    llm.hold(True)
-                try:
-                    async for packet in packets:
-                        if held:
-                            llm.hold(False)
-                            held = False
-                        if first and self._open:
-                            self._chunk_starts.append((self._packets, chunk.text))
-                            first = False
-                        if self._packets == 0:
-                            self.metrics.tts_first_audio_ms = now_ms() - chunk_started
-                            self.metrics.v2v_ms = now_ms() - t0
-                        chunk_audio += packet_duration_ms(packet)
-                        self._emit_packet(packet)
-                finally:
-                    if held:
-                        llm.hold(False)
+                    hold = self._packets == 0 and tts.runs_locally
+                    packets = model_held_until_first_packet(tts.synthesize(chunk.text), llm, hold)
+                async for packet in packets:
+                    if first and self._open:
+                        self._chunk_starts.append((self._packets, chunk.text))
+                        first = False
+                    if self._packets == 0:
+                        self.metrics.tts_first_audio_ms = now_ms() - chunk_started
+                        self.metrics.v2v_ms = now_ms() - t0
+                    chunk_audio += packet_duration_ms(packet)
+                    self._emit_packet(packet)
                 self._emit(ChunkSpoken(self.id, chunk.index, chunk.text, chunk_audio))
 
         try:

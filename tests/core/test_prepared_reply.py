@@ -137,3 +137,34 @@ async def test_the_setting_turns_it_off():
         assert log.prompts == []
         turn = await turn_of(capture)
         assert turn is not None and turn.metrics.reply_prepared_ms is None
+
+
+async def test_the_view_read_again_with_the_same_text_keeps_the_begun_reply(engine):
+    """While the user pauses, the view is read again (hands-free reads a camera as a reply
+    ends; a camera's frames always differ) and says the same: the begun reply goes on,
+    and the turn takes it over. Only a changed note would start it again."""
+    from tests.pictures import error_screen, jpeg
+
+    frame = jpeg(error_screen())
+    engine.look(frame)
+    for _ in range(3000):  # OCR: 1-5 s on a busy 2-core machine
+        if engine.last_reading is not None:
+            break
+        await asyncio.sleep(0.02)
+    first = engine.last_reading
+    assert first is not None and first.text
+    log = StreamLog(engine.backends.llm)
+    capture = SpeechCapture(engine, frame_source=lambda: frame)
+    await feed(capture, silence(0.2))
+    assert capture.press()
+    await feed(capture, np.concatenate([speech_pcm("What does the screen say?"), silence(1.2)]))
+    assert len(log.prompts) == 1, log.prompts
+    engine.glance(jpeg(error_screen(), quality=84))  # the same text, other bytes
+    for _ in range(3000):
+        if engine.last_reading is not first:
+            break
+        await asyncio.sleep(0.02)
+    assert engine.last_reading is not first and engine.last_reading.text == first.text
+    turn = await turn_of(capture)
+    assert turn is not None and turn.view is not None and turn.view.text == first.text
+    assert turn.metrics.reply_prepared_ms is not None and len(log.prompts) == 1, log.prompts

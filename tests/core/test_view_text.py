@@ -215,4 +215,12 @@ async def test_hands_free_reads_the_camera_when_the_reply_has_played():
         hands_free.feed(silence(0.02))  # the first block after the reply
         assert offered == [1]
         assert await _read(engine, ERROR_CODE)
+
+        engine.set_view_source("screen")  # read at the turn: no frame is asked for (an encode in the window)
+        turn = engine.submit(TurnInput(text="Say hello again."))
+        while not turn.done:
+            hands_free.feed(silence(0.02))
+            await asyncio.sleep(0.02)
+        hands_free.feed(silence(0.02))
+        assert offered == [1]
         hands_free.close()
