@@ -114,6 +114,7 @@ class SpeechCapture:
         self._unsubscribe_hands_free: Callable[[], None] | None = None
         self._listeners: list[CaptureListener] = []
         self._tasks: set[asyncio.Task] = set()
+        self._engine_was_speaking = False
 
     # ---- wiring ---------------------------------------------------------------------
 
@@ -176,6 +177,7 @@ class SpeechCapture:
             if not self._holding and captured_at is not None and captured_at >= self._released_mono:
                 self._tail_block.set()
             return
+        self._glance_after_reply()
         self._pre_roll.append(block)
         self._pre_roll_samples += block.size
         keep = self.options.pre_roll_ms * SAMPLE_RATE // 1000
@@ -210,21 +212,31 @@ class SpeechCapture:
         self._notify(PressStarted(sum(b.size for b in pre_roll) * 1000.0 / SAMPLE_RATE, resumed=False))
         return True
 
+    def _glance_after_reply(self) -> None:
+        """The reply has played: the user may press any moment. Have a camera's view read
+        now, so the press finds its text read and the prompt's note evaluated (as
+        hands-free does, ``Engine.glance``)."""
+        engine = self._engine
+        speaking = engine is not None and engine.speaking
+        ended, self._engine_was_speaking = self._engine_was_speaking and not speaking, speaking
+        if ended and self._frame_source is not None and engine.wants_glance:
+            self._with_frame(engine.glance)
+
     def _look(self) -> None:
         """Hand the engine the frame in view, so its text is read while the user talks.
         Also with reading off: the engine then knows a frame is in view, and primes the
         prompt with the note the turn will carry ("you cannot see it")."""
         engine = self._engine
-        if engine is None or self._frame_source is None:
-            return
+        if engine is not None and self._frame_source is not None:
+            self._with_frame(engine.look)
+
+    def _with_frame(self, use: Callable[[bytes | None], None]) -> None:
+        """``use`` the frame in view (a face may convert it off the loop: then when ready)."""
         frame = self._frame_source()
         if inspect.isawaitable(frame):
-            self._own(asyncio.ensure_future(self._look_later(engine, frame)))
+            self._own(asyncio.ensure_future(_when_ready(frame, use)))
         else:
-            engine.look(frame)
-
-    async def _look_later(self, engine: Engine, frame: Awaitable[bytes | None]) -> None:
-        engine.look(await frame)
+            use(frame)
 
     def release(self) -> asyncio.Task | None:
         """Push-to-talk up: the end of speech. The turn is submitted after the tail.
@@ -362,6 +374,10 @@ class SpeechCapture:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         self.discard()
+
+
+async def _when_ready(frame: Awaitable[bytes | None], use: Callable[[bytes | None], None]) -> None:
+    use(await frame)
 
 
 def _log_failure(task: asyncio.Task) -> None:

@@ -62,6 +62,7 @@ class Engine:
         self._looking = False  # the last utterance came with a frame
         self._looked_at: float | None = None  # when it did (readings since then are current)
         self._primed_words: str | None = None  # the words the LLM was last primed with, until the turn
+        self._settled = False  # those words are all the user said so far (a pause was transcribed)
         # A reply started at the user's pause (core.prepared_reply), for a local model
         self._prepare_replies = prepare_replies
         self._prepared: PreparedReply | None = None
@@ -163,13 +164,25 @@ class Engine:
             self.backends.vad,
             on_partial=self._prime_llm,
             on_settled=self._prepare_reply,
-            on_unsettled=self._drop_prepared,
+            on_unsettled=self._unsettled,
         )
 
     def _prime_llm(self, partial_text: str) -> None:
         self._drop_prepared()  # the words grew: a reply started on fewer is no use
         self._primed_words = partial_text
-        self._prime(self._primed_messages(partial_text))
+        self._settled = False
+        if not self._view_pending():  # else the reading primes as it lands
+            self._prime(self._primed_messages(partial_text))
+
+    def _unsettled(self) -> None:
+        self._settled = False
+        self._drop_prepared()
+
+    def _view_pending(self) -> bool:
+        """The text in view is being read: a prompt made now would carry the wrong note
+        (or none), and evaluating it would take the cores from the reading. On two cores
+        such a prime at the press cost 300-400 ms of both, for a prompt no turn used."""
+        return self._looking and self.reads_view and self._frame_text.reading
 
     def _primed_messages(self, words: str) -> list[Message]:
         return self.conversation.to_messages(self.system_prompt, words, view=self._primed_view())
@@ -180,6 +193,9 @@ class Engine:
         speech drops it. A remote or seeing model is only primed."""
         self._drop_prepared()
         self._primed_words = words
+        self._settled = True
+        if self._view_pending():
+            return  # begun when the reading lands (_reading_landed), with its note
         llm = self.backends.llm
         if not (self._prepare_replies and llm.runs_locally and not llm.vision):
             self._prime(self._primed_messages(words))
@@ -223,14 +239,16 @@ class Engine:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_log_failure)
 
-    def _reading_landed(self, _reading: Reading) -> None:
+    def _reading_landed(self, _reading: Reading | None) -> None:
         """The text in view was read while the user talks: prime again with it, so the
-        turn's prompt (its view note before the words) is in the cache at the release."""
-        if self._primed_words is not None and self._looking:
-            if self._prepared is None:
-                self._prime_llm(self._primed_words)
-            elif self._prepared.messages != self._primed_messages(self._primed_words):
-                self._prepare_reply(self._primed_words)  # again, with the text now in view
+        turn's prompt (its view note before the words) is in the cache at the release;
+        after a pause, begin the reply with it."""
+        if self._primed_words is None or not self._looking or self._view_pending():
+            return  # no one talking, or a newer reading comes
+        if not self._settled:
+            self._prime_llm(self._primed_words)
+        elif self._prepared is None or self._prepared.messages != self._primed_messages(self._primed_words):
+            self._prepare_reply(self._primed_words)  # (again) with the text now in view
 
     # ---- the user's view --------------------------------------------------------------
 
@@ -332,6 +350,7 @@ class Engine:
         conversation = self.conversation
         looked_at, self._looked_at = self._looked_at, None  # the view as the user started talking
         self._primed_words = None
+        self._settled = False
         turn = Turn(
             data,
             self.backends,

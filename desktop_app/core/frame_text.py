@@ -47,9 +47,11 @@ class Reading:
 
 
 class FrameText:
-    def __init__(self, reader: TextReader, on_read: Callable[[Reading], None] | None = None) -> None:
+    def __init__(self, reader: TextReader, on_read: Callable[[Reading | None], None] | None = None) -> None:
         self._reader = reader
-        self._on_read = on_read  # each finished reading (the engine primes the LLM with it)
+        # each finished reading, None when it failed (the engine primes the LLM with it),
+        # called once no reading of it runs any more (or the next one has started)
+        self._on_read = on_read
         self._latest: Reading | None = None
         self._task: asyncio.Task | None = None
         self._in_flight: tuple[bytes, float] | None = None  # (fingerprint, looked at) being read
@@ -67,6 +69,11 @@ class FrameText:
         if self._in_flight is not None:
             return self._in_flight[1]
         return self._latest.looked_at_ms if self._latest is not None else None
+
+    @property
+    def reading(self) -> bool:
+        """A reading is under way (or a frame waits for one): :attr:`latest` is about to change."""
+        return self._in_flight is not None or self._waiting is not None
 
     def look(self, jpeg: bytes | None) -> None:
         """Read this frame in the background, unless it looks like the last one read."""
@@ -103,13 +110,13 @@ class FrameText:
         else:
             reading = Reading(text.strip(), print_, now_ms() - started, looked_at)
             self._latest = reading
-            if self._on_read is not None:
-                self._on_read(reading)
         finally:
             self._in_flight = None
             waiting, self._waiting = self._waiting, None
             if waiting is not None:
                 self._start(*waiting)
+        if self._on_read is not None:
+            self._on_read(reading)
         return reading
 
     async def reading_for(self, jpeg: bytes, fresh_since_ms: float | None = None) -> Reading | None:

@@ -193,7 +193,11 @@ async def _read(engine, text: str, timeout_s: float = 60.0) -> bool:
     return False
 
 
-async def test_hands_free_reads_the_camera_when_the_reply_has_played():
+@pytest.mark.parametrize("face", ["hands-free", "push-to-talk"])
+async def test_the_camera_is_read_when_the_reply_has_played(face):
+    """The user may talk (or press) any moment after a reply: their turn finds the
+    camera's text read. A screen is read at the turn: no frame is asked for then."""
+    from desktop_app.core.capture import SpeechCapture
     from desktop_app.core.hands_free import HandsFree
     from desktop_app.core.sinks import CollectingSink
     from tests.signals import silence
@@ -206,21 +210,64 @@ async def test_hands_free_reads_the_camera_when_the_reply_has_played():
             offered.append(1)
             return jpeg(error_screen())
 
-        hands_free = HandsFree(engine, frame_source=frame)
-        turn = engine.submit(TurnInput(text="Say hello."))
-        while not turn.done:  # the microphone runs on while the assistant talks
-            hands_free.feed(silence(0.02))
-            await asyncio.sleep(0.02)
+        microphone = HandsFree(engine, frame_source=frame) if face == "hands-free" else SpeechCapture(engine, frame_source=frame)
+
+        async def reply(text: str) -> None:
+            turn = engine.submit(TurnInput(text=text))
+            while not turn.done:  # the armed microphone's blocks go on while the assistant talks
+                microphone.feed(silence(0.02))
+                await asyncio.sleep(0.02)
+
+        await reply("Say hello.")
         assert not offered
-        hands_free.feed(silence(0.02))  # the first block after the reply
+        microphone.feed(silence(0.02))  # the first block after the reply
         assert offered == [1]
         assert await _read(engine, ERROR_CODE)
+        engine.look(jpeg(error_screen(lines=MOVED)))  # the user starts, seconds later: not read again
+        assert ERROR_CODE in engine.last_reading.text
 
         engine.set_view_source("screen")  # read at the turn: no frame is asked for (an encode in the window)
-        turn = engine.submit(TurnInput(text="Say hello again."))
-        while not turn.done:
-            hands_free.feed(silence(0.02))
-            await asyncio.sleep(0.02)
-        hands_free.feed(silence(0.02))
+        await reply("Say hello again.")
+        microphone.feed(silence(0.02))
         assert offered == [1]
-        hands_free.close()
+        if face == "hands-free":
+            microphone.close()
+        else:
+            await microphone.aclose()
+
+
+async def test_nothing_is_primed_without_the_note_while_the_view_is_read():
+    """The user presses with a new view in sight: its reading takes a second or more.
+    A prompt evaluated before it lands has no note (or a stale one), so no turn can use
+    it, and on two cores it takes the CPU from the reading itself. Nothing is evaluated
+    until the reading lands; then the note and the words so far are, and the turn finds
+    them in the cache."""
+    import numpy as np
+
+    from desktop_app.core.capture import SpeechCapture
+    from tests.core.test_capture import feed, turn_of
+    from tests.signals import silence
+    from tests.speech import speech_pcm
+
+    async with warm_engine(SMALL) as engine:
+        primed: list[str] = []
+        llm = engine.backends.llm
+        prime = llm.prime
+
+        async def recording_prime(messages):
+            primed.append(messages[-1]["content"])
+            await prime(messages)
+
+        llm.prime = recording_prime
+        while_talking: list[str] = []  # (after the reply, the conversation is primed: "")
+        engine.subscribe(lambda e: while_talking.extend(primed) if type(e).__name__ == "TurnStarted" else None)
+        frame = jpeg(error_screen())
+        capture = SpeechCapture(engine, frame_source=lambda: frame)
+        await feed(capture, silence(0.3))
+        assert capture.press()  # the frame is offered for reading now
+        assert engine.last_reading is None
+        await feed(capture, np.concatenate([speech_pcm("What does the error say?"), silence(0.3)]))
+        turn = await turn_of(capture)
+        assert turn is not None and turn.view is not None and ERROR_CODE in turn.view.text, turn.view
+        note = turn.view.block()
+        assert while_talking and all(p.startswith(note) for p in while_talking), (note, primed)
