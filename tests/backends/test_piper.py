@@ -31,6 +31,17 @@ async def test_round_trip_through_opus_is_understood(tmp_path):
     assert word_error_rate(text, heard.text) <= 0.15, heard.text
 
 
+
+async def test_the_voice_starts_at_once():
+    """Piper begins a sentence with 30-60 ms of near silence: the first packet is the
+    voice's onset, so the listener does not wait through it (the words stay whole)."""
+    tts = PiperSynthesizer()
+    pcm = decode_packets([p async for p in tts.synthesize("Once upon a time, there was a knight.")])
+    window = 480  # 10 ms at 48 kHz
+    rms = np.sqrt(np.mean(pcm[: pcm.size // window * window].reshape(-1, window) ** 2, axis=1))
+    onset_ms = int(np.flatnonzero(rms > 0.01)[0]) * 10
+    assert onset_ms <= 20, onset_ms  # (Opus's own look-ahead delays it a few ms)
+
 async def test_stopping_early_stops_synthesis():
     tts = PiperSynthesizer()
     got = 0

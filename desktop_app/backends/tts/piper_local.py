@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import AsyncIterator, Iterator
 
+import numpy as np
+
 from desktop_app.backends.tts.base import SpeechSynthesizer
 from desktop_app.bundled_models import piper_voice
 from desktop_app.core.threads import ModelThread
@@ -79,10 +81,33 @@ class PiperSynthesizer(SpeechSynthesizer):
 
     def _packets(self, text: str, stop: threading.Event) -> Iterator[bytes]:
         encoder = OpusEncoder()
-        for chunk in self._voice.synthesize(text):
+        for index, chunk in enumerate(self._voice.synthesize(text)):
             if stop.is_set():
                 return
-            yield from encoder.encode(chunk.audio_int16_array, chunk.sample_rate, final=True)
+            audio = chunk.audio_int16_array
+            if index == 0:
+                audio = without_leading_silence(audio, chunk.sample_rate)
+            yield from encoder.encode(audio, chunk.sample_rate, final=True)
+
+
+LEAD_WINDOW_MS = 10
+LEAD_LEVEL = 0.01 * 32768  # RMS of a 10 ms window that is already the voice
+LEAD_KEPT_MS = 10  # of the quiet before it: the onset's own ramp
+
+
+def without_leading_silence(audio: np.ndarray, rate: int) -> np.ndarray:
+    """The voice from its onset: Piper starts a sentence with 30-60 ms of near silence,
+    which the listener waits through before the first word (measured at the speaker)."""
+    window = rate * LEAD_WINDOW_MS // 1000
+    whole = audio.size // window * window
+    if whole == 0:
+        return audio
+    rms = np.sqrt(np.mean(audio[:whole].astype(np.float32).reshape(-1, window) ** 2, axis=1))
+    loud = np.flatnonzero(rms > LEAD_LEVEL)
+    if loud.size == 0:
+        return audio
+    start = max(0, int(loud[0]) * window - rate * LEAD_KEPT_MS // 1000)
+    return audio[start:]
 
     async def aclose(self) -> None:
         self._thread.shutdown()
