@@ -72,7 +72,9 @@ MONITOR_JS = """
       let rms = 0;
       if (mon.last && dur > mon.last.dur) rms = Math.sqrt(Math.max(0, energy - mon.last.energy) / (dur - mon.last.dur));
       mon.last = { energy, dur };
-      mon.samples.push({ t: now, bytes: r.bytesReceived || 0, level: r.audioLevel || 0, rms });
+      mon.samples.push({ t: now, bytes: r.bytesReceived || 0, level: r.audioLevel || 0, rms,
+                         jb: r.jitterBufferDelay || 0, jbCount: r.jitterBufferEmittedCount || 0,
+                         jbTarget: r.jitterBufferTargetDelay || 0 });
     });
   }, 25);
 }
@@ -112,6 +114,21 @@ async def page_now(page) -> float:
 
 async def samples(page, since: float = 0.0) -> list[dict]:
     return await page.evaluate("(since) => window.__mon.samples.filter((s) => s.t >= since)", since)
+
+
+def arrival_and_playout(got: list[dict], released: float, first_audio: float | None) -> dict:
+    """Where the page's wait goes: the reply's first packet reaching the page (its bytes
+    grow faster than the 3-byte silence packets'), then the jitter buffer until it plays;
+    and the jitter buffer's mean delay and target (WebRTC stats) then."""
+    arrived = next((b["t"] for a, b in zip(got, got[1:]) if b["bytes"] - a["bytes"] > 30), None)
+    result: dict = {"release_to_arrival_ms": None if arrived is None else round(arrived - released)}
+    result["arrival_to_playout_ms"] = None if arrived is None or first_audio is None else round(first_audio - arrived)
+    before = [s for s in got if s["t"] <= (first_audio or 0)]
+    if len(before) >= 2 and before[-1]["jbCount"] > before[0]["jbCount"]:
+        first, last = before[0], before[-1]
+        result["jitter_buffer_ms"] = round(1000 * (last["jb"] - first["jb"]) / (last["jbCount"] - first["jbCount"]))
+        result["jitter_buffer_target_ms"] = round(1000 * (last["jbTarget"] - first["jbTarget"]) / (last["jbCount"] - first["jbCount"]))
+    return result
 
 
 async def wait_level(page, above: bool, since: float, timeout_s: float, hold_ms: float = 0.0) -> float | None:
@@ -229,6 +246,7 @@ async def scenario_spoken_turn(
     out["transcript"] = (await user_texts(page))[-1]
     first_audio = await wait_level(page, True, released, timeout_s=300)
     out["release_to_first_audio_ms"] = None if first_audio is None else round(first_audio - released)
+    out.update(arrival_and_playout(await samples(page, released), released, first_audio))
     await page.wait_for_function("() => document.querySelector('.msg.assistant:last-child .text')?.textContent.trim().length > 0", timeout=300000)
     await wait_quiet(page)
     got = await samples(page, released)
@@ -733,7 +751,8 @@ async def measure_latency(browser, url: str, speech_ms: float, args, results: di
         ctx, page, _ = await open_page(browser, url, viewport={"width": 1280, "height": 800})
         out: dict = {}
         await scenario_spoken_turn(page, speech_ms, out, args.shots)
-        runs.append({k: out[k] for k in ("release_to_first_audio_ms", "metrics_line", "transcript")})
+        keys = ("release_to_first_audio_ms", "release_to_arrival_ms", "arrival_to_playout_ms", "jitter_buffer_ms", "jitter_buffer_target_ms", "metrics_line", "transcript")
+        runs.append({k: out.get(k) for k in keys})
         log("latency run", i + 1, runs[-1])
         await ctx.close()
 
