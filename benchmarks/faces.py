@@ -280,6 +280,8 @@ def bench_browser(turns: int, llm: str | None, work: Path) -> dict:
     runs = json.loads(out.read_text()).get("latency", [])
     heard = [r.get("release_to_first_audio_ms") for r in runs]
     result = {"heard_ms": percentiles(heard), "turns": sum(h is not None for h in heard), "runs": runs}
+    for key in ("release_to_arrival_ms", "arrival_to_playout_ms", "jitter_buffer_ms"):  # where the page's wait goes
+        result[key] = percentiles([r.get(key) for r in runs])
     labels = {"asr_ms": "ASR", "llm_ttft_ms": "first token", "first_chunk_ms": "first chunk",
               "tts_first_audio_ms": "TTS", "v2v_ms": "voice-to-voice"}  # the page's metrics line
     for key, label in labels.items():
