@@ -243,8 +243,12 @@ class Engine:
         """The text in view was read while the user talks: prime again with it, so the
         turn's prompt (its view note before the words) is in the cache at the release;
         after a pause, begin the reply with it."""
-        if self._primed_words is None or not self._looking or self._view_pending():
-            return  # no one talking, or a newer reading comes
+        if not self._looking or self._view_pending():
+            return  # nothing in view, or a newer reading comes
+        if self._primed_words is None:  # no one talks: a glance (a reply has just played)
+            if self._current is None or self._current.done:  # (never behind a running turn)
+                self._prime(self._primed_messages(""))  # the next turn's note, before its words
+            return
         if not self._settled:
             self._prime_llm(self._primed_words)
         elif self._prepared is None or self._prepared.messages != self._primed_messages(self._primed_words):
@@ -284,6 +288,7 @@ class Engine:
         ends): when they start talking within :data:`CAMERA_READING_FRESH_S`, :meth:`look`
         finds it read. Nothing unless :attr:`wants_glance`."""
         if jpeg and self.wants_glance:
+            self._looking = True  # its note is evaluated as it lands (:meth:`_reading_landed`)
             self._frame_text.look(jpeg)
 
     @property

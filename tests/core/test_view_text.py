@@ -17,6 +17,7 @@ from desktop_app.backends.ocr.rapid_ocr import RapidTextReader
 from desktop_app.config import Settings
 from desktop_app.core.events import ViewGiven
 from desktop_app.core.frame_text import FrameText
+from desktop_app.core.sight import View
 from desktop_app.core.turn import TurnInput
 from tests.core.engines import warm_engine
 from tests.pictures import CANNOT_SEE, ERROR_CODE, ERROR_FILE, error_screen, jpeg, picture_without_text
@@ -211,6 +212,14 @@ async def test_the_camera_is_read_when_the_reply_has_played(face):
             return jpeg(error_screen())
 
         microphone = HandsFree(engine, frame_source=frame) if face == "hands-free" else SpeechCapture(engine, frame_source=frame)
+        primed: list[str] = []
+        prime = engine.backends.llm.prime
+
+        async def recording_prime(messages):
+            primed.append(messages[-1]["content"])
+            await prime(messages)
+
+        engine.backends.llm.prime = recording_prime
 
         async def reply(text: str) -> None:
             turn = engine.submit(TurnInput(text=text))
@@ -223,6 +232,9 @@ async def test_the_camera_is_read_when_the_reply_has_played(face):
         microphone.feed(silence(0.02))  # the first block after the reply
         assert offered == [1]
         assert await _read(engine, ERROR_CODE)
+        await asyncio.sleep(0)
+        note = View("camera", "text", engine.last_reading.text).block()  # evaluated before anyone talks
+        assert primed[-1] == f"{note}\n\n", primed
         engine.look(jpeg(error_screen(lines=MOVED)))  # the user starts, seconds later: not read again
         assert ERROR_CODE in engine.last_reading.text
 
