@@ -18,3 +18,18 @@ async def warm_engine(settings: Settings) -> AsyncIterator[Engine]:
         yield engine
     finally:
         await engine.aclose()
+
+
+def record_primes(engine: Engine) -> list[str]:
+    """The last message of every prompt the engine has the model evaluate ahead (``prime``),
+    in order; the model still evaluates each."""
+    primed: list[str] = []
+    llm = engine.backends.llm
+    prime = llm.prime
+
+    async def recording_prime(messages):
+        primed.append(messages[-1]["content"])
+        await prime(messages)
+
+    llm.prime = recording_prime
+    return primed

@@ -13,7 +13,7 @@ import pytest
 from desktop_app.config import Settings
 from desktop_app.core.capture import CaptureOptions, PressDropped, PressStarted, PressSubmitted, SpeechCapture
 from desktop_app.core.sinks import PacedSink
-from tests.core.engines import warm_engine
+from tests.core.engines import record_primes, warm_engine
 from tests.signals import noise_floor, silence, trim
 from tests.speech import speech_pcm, word_error_rate, words
 
@@ -183,20 +183,16 @@ async def test_with_reading_off_the_primed_prompt_carries_the_turns_view_note():
 
     async with warm_engine(FAST.updated({"read_text_in_view": False})) as engine:
         assert not engine.reads_view
-        primed: list[str] = []
+        primed = record_primes(engine)
         sent: list[str] = []
         llm = engine.backends.llm
-        prime, stream = llm.prime, llm.stream
-
-        async def recording_prime(messages):
-            primed.append(messages[-1]["content"])
-            await prime(messages)
+        stream = llm.stream
 
         def recording_stream(messages, *args, **kwargs):
             sent.append(messages[-1]["content"])
             return stream(messages, *args, **kwargs)
 
-        llm.prime, llm.stream = recording_prime, recording_stream
+        llm.stream = recording_stream
         frame = jpeg(error_screen())
         capture = SpeechCapture(engine, frame_source=lambda: frame)
         await feed(capture, silence(0.3))

@@ -10,6 +10,7 @@ from desktop_app.config import AppPaths, Settings
 from desktop_app.core.events import AudioPacket, NoSpeech, ReplyDelta, Transcript, TurnCancelled, TurnFinished
 from desktop_app.core.sinks import CollectingSink
 from desktop_app.core.turn import TurnInput
+from tests.core.engines import record_primes
 from tests.speech import speech_pcm, word_error_rate
 
 QUESTION = "What is the capital of France?"
@@ -50,14 +51,7 @@ async def test_spoken_question_gets_a_spoken_reply_and_is_stored(engine):
 
 
 async def test_live_utterance_turn_primes_the_llm_while_the_user_talks(engine):
-    primed: list[str] = []
-    original = engine.backends.llm.prime
-
-    async def recording_prime(messages):
-        primed.append(messages[-1]["content"])
-        await original(messages)
-
-    engine.backends.llm.prime = recording_prime
+    primed = record_primes(engine)
     utterance = engine.start_utterance()
     pcm = np.concatenate([speech_pcm(QUESTION), np.zeros(8000, dtype=np.float32)])
     for offset in range(0, pcm.size, 320):

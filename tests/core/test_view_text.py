@@ -19,7 +19,7 @@ from desktop_app.core.events import ViewGiven
 from desktop_app.core.frame_text import FrameText
 from desktop_app.core.sight import View
 from desktop_app.core.turn import TurnInput
-from tests.core.engines import warm_engine
+from tests.core.engines import record_primes, warm_engine
 from tests.pictures import CANNOT_SEE, ERROR_CODE, ERROR_FILE, error_screen, jpeg, picture_without_text
 
 pytestmark = pytest.mark.timeout(900)
@@ -212,14 +212,7 @@ async def test_the_camera_is_read_when_the_reply_has_played(face):
             return jpeg(error_screen())
 
         microphone = HandsFree(engine, frame_source=frame) if face == "hands-free" else SpeechCapture(engine, frame_source=frame)
-        primed: list[str] = []
-        prime = engine.backends.llm.prime
-
-        async def recording_prime(messages):
-            primed.append(messages[-1]["content"])
-            await prime(messages)
-
-        engine.backends.llm.prime = recording_prime
+        primed = record_primes(engine)
 
         async def reply(text: str) -> None:
             turn = engine.submit(TurnInput(text=text))
@@ -262,15 +255,7 @@ async def test_nothing_is_primed_without_the_note_while_the_view_is_read():
     from tests.speech import speech_pcm
 
     async with warm_engine(SMALL) as engine:
-        primed: list[str] = []
-        llm = engine.backends.llm
-        prime = llm.prime
-
-        async def recording_prime(messages):
-            primed.append(messages[-1]["content"])
-            await prime(messages)
-
-        llm.prime = recording_prime
+        primed = record_primes(engine)
         while_talking: list[str] = []  # (after the reply, the conversation is primed: "")
         engine.subscribe(lambda e: while_talking.extend(primed) if type(e).__name__ == "TurnStarted" else None)
         frame = jpeg(error_screen())
