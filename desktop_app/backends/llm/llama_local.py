@@ -114,7 +114,9 @@ class LlamaChatModel(ChatModel):
                     # faster, and the tokens left at the release 4 % slower (+10 ms):
                     # benchmarks/llm_flash_attention.py, AMD EPYC.
                     flash_attn=True,
-                    verbose=False,
+                    # AIWEBCAM_LLAMA_VERBOSE=1: llama.cpp prints, for every request, how
+                    # much of the prompt was cached, what was evaluated and its timings
+                    verbose=os.environ.get("AIWEBCAM_LLAMA_VERBOSE") == "1",
                 )
         except ValueError as exc:
             raise ModelNotFoundError(f"cannot load {path}: {exc}") from None
