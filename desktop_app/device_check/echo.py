@@ -13,7 +13,7 @@ import asyncio
 import numpy as np
 
 from desktop_app.device_check.context import CheckContext
-from desktop_app.device_check.levels import window_levels
+from desktop_app.media.levels import window_levels
 from desktop_app.device_check.microphone import SILENT_DB
 from desktop_app.device_check.result import CheckResult, failed, passed, skipped
 from desktop_app.device_check.sound_io import MIC_RATE, SPEAKER_RATE, DeviceProblem, Take, play_and_record, to_speaker_rate

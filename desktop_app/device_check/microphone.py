@@ -7,7 +7,7 @@ import asyncio
 import numpy as np
 
 from desktop_app.device_check.context import CheckContext
-from desktop_app.device_check.levels import FLOOR_DB, dbfs, peak_dbfs, window_levels
+from desktop_app.media.levels import FLOOR_DB, dbfs, peak_dbfs, window_levels
 from desktop_app.device_check.result import CheckResult, failed, passed
 from desktop_app.device_check.sound_io import MIC_RATE, DeviceProblem, play_and_record, to_speaker_rate
 

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from desktop_app.core.ports import SAMPLE_RATE
-from desktop_app.device_check.levels import dbfs
+from desktop_app.media.levels import dbfs
 from desktop_app.errors import AppError
 from desktop_app.media.devices import device_arg, input_names, output_names
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from desktop_app.device_check.context import CheckContext
-from desktop_app.device_check.levels import tone
+from desktop_app.media.levels import tone
 from desktop_app.device_check.result import CheckResult, failed, passed
 from desktop_app.device_check.sound_io import SPEAKER_RATE, DeviceProblem, play_and_record
 

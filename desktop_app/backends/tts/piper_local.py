@@ -10,6 +10,7 @@ import numpy as np
 from desktop_app.backends.tts.base import SpeechSynthesizer
 from desktop_app.bundled_models import piper_voice
 from desktop_app.core.threads import ModelThread
+from desktop_app.media.levels import window_levels
 from desktop_app.media.opus import OpusEncoder
 
 
@@ -90,24 +91,14 @@ class PiperSynthesizer(SpeechSynthesizer):
             yield from encoder.encode(audio, chunk.sample_rate, final=True)
 
 
-LEAD_WINDOW_MS = 10
-LEAD_LEVEL = 0.01 * 32768  # RMS of a 10 ms window that is already the voice
+LEAD_LEVEL_DBFS = -40.0  # a 10 ms window this loud is already the voice
 LEAD_KEPT_MS = 10  # of the quiet before it: the onset's own ramp
 
 
 def without_leading_silence(audio: np.ndarray, rate: int) -> np.ndarray:
     """The voice from its onset: Piper starts a sentence with 30-60 ms of near silence,
     which the listener waits through before the first word (measured at the speaker)."""
-    window = rate * LEAD_WINDOW_MS // 1000
-    whole = audio.size // window * window
-    if whole == 0:
-        return audio
-    rms = np.sqrt(np.mean(audio[:whole].astype(np.float32).reshape(-1, window) ** 2, axis=1))
-    loud = np.flatnonzero(rms > LEAD_LEVEL)
+    loud = np.flatnonzero(window_levels(audio / 32768.0, rate, ms=10) > LEAD_LEVEL_DBFS)
     if loud.size == 0:
         return audio
-    start = max(0, int(loud[0]) * window - rate * LEAD_KEPT_MS // 1000)
-    return audio[start:]
-
-    async def aclose(self) -> None:
-        self._thread.shutdown()
+    return audio[max(0, int(loud[0]) * rate // 100 - rate * LEAD_KEPT_MS // 1000):]

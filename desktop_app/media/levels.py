@@ -1,4 +1,4 @@
-"""Loudness in dBFS, and the test signals the checks play."""
+"""Loudness in dBFS (for the device check and the voice's onset), and the test signals the checks play."""
 
 from __future__ import annotations
 
