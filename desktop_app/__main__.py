@@ -1,6 +1,4 @@
-import sys
-
-from desktop_app.cli import main
+from desktop_app.cli import console_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

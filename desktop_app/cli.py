@@ -9,12 +9,13 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from desktop_app import __version__
 from desktop_app.config import AppPaths, Settings, load_settings
 from desktop_app.errors import AppError, redact
 from desktop_app.malloc_arenas import limit_malloc_arenas
+from desktop_app.process_exit import exit_process
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", settings)
         return 70
+
+
+def console_main() -> NoReturn:
+    """The ``aiwebcam`` command: :func:`main`, then the process ends without finalization (see process_exit)."""
+    try:
+        code: object = main()
+    except SystemExit as exc:  # argparse's --help, --version and usage errors
+        code = exc.code
+    exit_process(code)
 
 
 def _fail(message: str, settings: Settings | None) -> None:
