@@ -9,7 +9,8 @@ Push-to-talk stays the default; a face switches hands-free on by creating a
   (``TurnInput(utterance=..., end_of_speech_ms=...)``). The pause is short
   (``finished_pause_ms``) when the end-of-turn model hears a finished turn and the
   live transcript of the pause does not announce more (``core.end_of_turn``; the
-  utterance transcribes the pause as soon as the detector hears it), and the full
+  utterance transcribes the pause as soon as the detector hears one begin,
+  ``transcribe_pause_ms``), and the full
   ``pause_ms`` while the user trails off;
 * barge-in: speech that starts while the assistant talks (a turn runs, or its audio
   still plays) interrupts it at once: ``engine.cancel()`` flushes the sinks
@@ -61,6 +62,13 @@ class HandsFreeOptions:
     # is asked whether the user has finished (core.end_of_turn); if so, the turn ends
     # there, else after detector.pause_ms. None: the pause alone decides.
     finished_pause_ms: int | None = 200
+    # The silence after which the pause is transcribed (Utterance.pause_heard): sooner
+    # than finished_pause_ms, so the transcript the decision waits for (and the reply
+    # begun on it) is under way when the model is asked. Measured in the window on two
+    # cores: transcribed at 224 ms, the transcript landed at 350-545 ms of silence and
+    # the turn ended there, not at 200 ms. A pause the user talks on through costs one
+    # tiny.en pass (and the reply begun on it is dropped).
+    transcribe_pause_ms: int = 96
     finished_probability: float = 0.5  # the model's threshold for "finished"
     # Speech needed to interrupt the assistant: more than to start a turn, so a moment of
     # echo the canceller lets through (speaker underruns shift the echo's delay until it
@@ -118,6 +126,7 @@ class HandsFree:
         self._captured = 0  # stream position fed to the utterance so far
         self._origin = 0  # stream position of the utterance's first sample
         self._asked_about = -1  # the speech end whose pause the end-of-turn model was asked about
+        self._transcribed = -1  # the speech end whose pause the utterance was told of
         self._tasks: set[asyncio.Task] = set()
         self.last_turn_probability: float | None = None  # the model's latest answer
         self._ignoring = False
@@ -187,18 +196,24 @@ class HandsFree:
     # ---- end of turn ----------------------------------------------------------------
 
     def _check_end_of_turn(self, utterance: Utterance) -> None:
-        """After a short silence, ask once per pause whether the user has finished.
+        """After a short silence, have the pause transcribed; after a little more, ask
+        once per pause whether the user has finished.
 
         Finished: the detector ends the turn at the short pause; else the full one applies.
         """
         detector = self._detector
-        if detector.silence_ms < self.options.finished_pause_ms:
+        finished_pause = self.options.finished_pause_ms
+        assert finished_pause is not None
+        silence = detector.silence_ms
+        if silence < min(self.options.transcribe_pause_ms, finished_pause):
             return
         speech_end = detector.last_speech_end
-        if self._asked_about == speech_end:
+        if self._transcribed != speech_end:
+            self._transcribed = speech_end
+            utterance.pause_heard(speech_end - self._origin)
+        if silence < finished_pause or self._asked_about == speech_end:
             return
         self._asked_about = speech_end
-        utterance.pause_heard(speech_end - self._origin)
         task = asyncio.ensure_future(self._decide(self.engine.backends.turn, utterance, speech_end))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

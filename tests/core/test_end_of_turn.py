@@ -141,3 +141,19 @@ async def test_a_thinking_pause_is_not_cut_off(engine):
             cuts[name] += len(ended) - 1
             print(f"{name}: {before!r} ... {after!r}: {len(ended)} turn(s)")
     assert cuts["fixed"] == 0 and cuts["adaptive"] <= 1, cuts
+
+
+async def test_a_short_pause_is_transcribed_and_the_reply_begun_on_it_yields_to_more_speech(engine):
+    """A 180 ms pause, shorter than the 200 ms after which the model is asked: it is
+    transcribed anyway (``transcribe_pause_ms``), and the reply is begun on its words.
+    The user goes on: that reply is dropped, and the turn answers all of it."""
+    from tests.core.test_prepared_reply import StreamLog
+
+    log = StreamLog(engine.backends.llm)
+    first, rest = "What is the capital of France?", "And what about Spain?"
+    pcm = np.concatenate([silence(0.5), trim(speech_pcm(first)), silence(0.18), trim(speech_pcm(rest)), silence(2.5)])
+    ended, submitted = await run_hands_free(engine, HandsFreeOptions(detector=TurnDetectorConfig(pause_ms=2000)), pcm)
+    print(log.prompts)
+    assert len(ended) == 1 and len(submitted) == 1
+    assert "France" in log.prompts[0] and "Spain" not in log.prompts[0], log.prompts
+    assert log.ended[0] and "Spain" in log.prompts[-1], log.prompts
