@@ -14,8 +14,8 @@ dispose does not close the window (9 of 120 still aborted).
 So the console entry point ends the process here: Python's ``atexit`` handlers run,
 the logs and standard streams are flushed, and the process exits with ``os._exit``,
 which leaves the native threads no moment to call into a finalizing interpreter.
-Nothing is lost: completed turns are written when they complete, and every command has
-finished (and joined what it started) before it returns its exit code.
+Completed turns are already on disk: each is written whole (a temp file, then a rename)
+as it completes, so a thread still running at the exit cannot leave a half-written file.
 """
 
 from __future__ import annotations
