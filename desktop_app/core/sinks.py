@@ -4,6 +4,9 @@ Playback reports: a sink that knows what the listener actually heard (a speaker,
 paced track) sets ``played`` to a :class:`PlayedMark` each time a packet *starts*
 playing. The turn uses it on barge-in to keep only the reply the user heard. Sinks
 without the attribute (files, tests) report nothing, and the delivered text is kept.
+A reporting sink may say that no one listens to it now (``listening`` False: a WebRTC
+track that no peer pulls, as on a page that only types); it reports nothing then, and
+the text the page showed is kept.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ def last_played(sinks: Iterable[object], turn_id: str) -> int | None:
     known = False
     furthest = -1
     for sink in sinks:
-        if not hasattr(sink, "played"):
+        if not hasattr(sink, "played") or not getattr(sink, "listening", True):
             continue
         known = True
         mark = sink.played

@@ -56,6 +56,12 @@ class OpusAudioTrack(MediaStreamTrack):
         return sum(packet_duration_ms(p.data) for p in self._queue)
 
     @property
+    def listening(self) -> bool:
+        """A peer pulls this track (``recv`` has run), so what it plays is heard. A page
+        without audio (it only types) never does: its replies are kept as shown."""
+        return self._start is not None
+
+    @property
     def speaking(self) -> bool:
         """Reply audio is queued or still going out (False again after its last packet)."""
         return self._speaking

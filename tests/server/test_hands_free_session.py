@@ -106,6 +106,7 @@ async def test_talking_over_the_reply_stops_the_track_and_keeps_what_was_heard(s
     session = BrowserSession(stub_backends, Settings(), paths, sent.append)
     try:
         await session.handle(HandsFreeSwitch(True))
+        assert await session.audio_track.recv()  # a peer is connected: it pulls the track's silence
         await session.handle(TypedText("Tell me a story. It has three parts. This is the second. And this is the end."))
         await wait_for(lambda: any(m["type"] == "finished" for m in sent), "the reply")
         first = session.engine.current

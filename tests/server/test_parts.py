@@ -12,6 +12,7 @@ import pytest
 
 from desktop_app.core.events import AudioPacket, ReplyDelta, Transcript, TurnFinished
 from desktop_app.core.hands_free import BargeIn, SpeechIgnored, UtteranceSubmitted
+from desktop_app.core.sinks import last_played
 from desktop_app.core.turn_detector import SpeechEnded, SpeechStarted
 from desktop_app.media.opus import SILENCE_PACKET, OpusEncoder, decode_packets
 from desktop_app.server.audio_track import OpusAudioTrack
@@ -129,6 +130,20 @@ async def test_the_track_sends_queued_packets_then_silence_and_flush_silences_at
     assert bytes(await track.recv()) == SILENCE_PACKET and speaking == [True, False, True, False]
     assert track.packets_sent == 6
     assert np.abs(decode_packets([bytes(p) for p in sent])).max() > 0.1
+    track.stop()
+
+
+async def test_a_track_no_peer_pulls_reports_no_playback():
+    """A page that only types has no audio peer: nothing it is sent is heard, so a
+    reply cut short keeps the text the page showed (``last_played`` None), not an empty
+    "heard" part. Once a peer pulls, the track reports what started playing."""
+    track = OpusAudioTrack()
+    data = OpusEncoder().encode(np.zeros(960, np.int16), 48000)[0]
+    track.write(AudioPacket("t", 0, data))
+    assert not track.listening and last_played([track], "t") is None
+    await track.recv()
+    assert track.listening and last_played([track], "t") == 0
+    assert last_played([track], "another turn") == -1
     track.stop()
 
 
