@@ -90,6 +90,9 @@ class PiperSynthesizer(SpeechSynthesizer):
                 audio = without_leading_silence(audio, chunk.sample_rate)
             yield from encoder.encode(audio, chunk.sample_rate, final=True)
 
+    async def aclose(self) -> None:
+        self._thread.shutdown()
+
 
 LEAD_LEVEL_DBFS = -40.0  # a 10 ms window this loud is already the voice
 LEAD_KEPT_MS = 10  # of the quiet before it: the onset's own ramp
