@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from desktop_app.backends.llm.llama_local import _no_extra_buffer_types, gguf_path  # noqa: E402
+from desktop_app.backends.llm.llama_local import cpu_has_amx, extra_buffer_types, gguf_path  # noqa: E402
 from desktop_app.config import AppPaths  # noqa: E402
 
 
@@ -44,7 +44,7 @@ def load(model: str, flash: bool):
     from llama_cpp import Llama
 
     path = gguf_path(model, AppPaths.from_env().models_dir, None)
-    with _no_extra_buffer_types():
+    with extra_buffer_types(not cpu_has_amx()):
         return Llama(model_path=str(path), n_ctx=4096, n_threads=2, n_threads_batch=2, n_batch=512, flash_attn=flash, verbose=False)
 
 

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import platform
 import threading
 import time
 from collections import OrderedDict
@@ -20,13 +21,30 @@ from desktop_app.errors import ModelNotFoundError
 MAX_HOLD_S = 1.0  # a hold (see LlamaChatModel.hold) never stalls a reply longer than this
 
 
-@contextlib.contextmanager
-def _no_extra_buffer_types():
-    """Create models with llama.cpp's extra buffer types (AMX repacking) disabled.
+def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU may have AMX tiles, where llama.cpp's AMX buffer type crashes.
 
-    On some x86 CPUs the default build segfaults in libggml-cpu on the first decode
-    when the AMX extra buffer type is used; ``GGML_AMX=0`` does not help. The field
-    lives in the ``llama_model_params`` struct that ``Llama.__init__`` fetches from
+    True when the kernel lists an ``amx`` flag, and on an x86 machine whose flags cannot
+    be read (another OS): the safe answer there.
+    """
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+    flags = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return any(flag.startswith("amx") for flag in flags.split(":", 1)[-1].split())
+
+
+@contextlib.contextmanager
+def extra_buffer_types(enabled: bool):
+    """Create models with llama.cpp's extra buffer types (weights repacked for the CPU's
+    vector units; AMX tiles where compiled in) on or off.
+
+    On CPUs with AMX the default build segfaults in libggml-cpu on the first decode when
+    the AMX extra buffer type is used; ``GGML_AMX=0`` does not help, so there they are
+    off. Elsewhere the repacked weights (Q4_K as 8x8 blocks) decode about 13 % faster
+    (AMD EPYC: 18.9 against 16.7 tokens/s, five pairs of runs). The field lives in the
+    ``llama_model_params`` struct that ``Llama.__init__`` fetches from
     ``llama_model_default_params()``, so wrap that for the duration of construction.
     """
     import llama_cpp
@@ -37,7 +55,7 @@ def _no_extra_buffer_types():
     def patched():
         params = original()
         if hasattr(params, "use_extra_bufts"):
-            params.use_extra_bufts = False
+            params.use_extra_bufts = enabled
         return params
 
     llama_module.llama_cpp.llama_model_default_params = patched
@@ -100,7 +118,7 @@ class LlamaChatModel(ChatModel):
 
         path = gguf_path(self._model_name, self._cache_dir, self._progress)
         try:
-            with _no_extra_buffer_types():
+            with extra_buffer_types(not cpu_has_amx()):
                 llama = Llama(
                     model_path=str(path),
                     n_ctx=self._context,
