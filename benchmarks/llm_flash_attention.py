@@ -40,11 +40,12 @@ def rss_mb() -> float:
     return 0.0
 
 
-def load(model: str, flash: bool):
+def load(model: str, flash: bool, repack: bool | None = None):
+    """The model as the app makes it; ``repack`` overrides its choice of extra buffer types."""
     from llama_cpp import Llama
 
     path = gguf_path(model, AppPaths.from_env().models_dir, None)
-    with extra_buffer_types(not cpu_has_amx()):
+    with extra_buffer_types(not cpu_has_amx() if repack is None else repack):
         return Llama(model_path=str(path), n_ctx=4096, n_threads=2, n_threads_batch=2, n_batch=512, flash_attn=flash, verbose=False)
 
 
