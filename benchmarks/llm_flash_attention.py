@@ -89,23 +89,33 @@ def memory(model: str, flash: bool) -> float:
     return float(out.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     print(f"CPU: {cpu_model()}; model {args.model}; {args.rounds} rounds, interleaved")
-    models = {flash: load(args.model, flash) for flash in (False, True)}
+    return args
+
+
+def compare(models: dict, rounds: int) -> None:
+    """Rounds on the two instances (keys False and True) in turn; print p50s and ratios."""
     results: dict[bool, list[dict[str, float]]] = {False: [], True: []}
-    for r in range(args.rounds):
-        for flash in ((False, True) if r % 2 == 0 else (True, False)):
-            results[flash].append(one_round(models[flash], r))
-    del models
+    for r in range(rounds):
+        for key in ((False, True) if r % 2 == 0 else (True, False)):
+            results[key].append(one_round(models[key], r))
     print(f"{'figure':<18}{'off p50':>10}{'on p50':>10}{'on/off':>9}")
     for key in ("tail_10_ms", "turn_30_ms", "decode_tps", "history_2000_ms"):
         off = statistics.median(x[key] for x in results[False])
         on = statistics.median(x[key] for x in results[True])
         print(f"{key:<18}{off:>10.1f}{on:>10.1f}{on / off:>9.2f}")
+
+
+def main() -> None:
+    args = arguments(__doc__)
+    models = {flash: load(args.model, flash) for flash in (False, True)}
+    compare(models, args.rounds)
+    del models
     print(f"RSS growth after 3800 tokens: off +{memory(args.model, False):.0f} MB, on +{memory(args.model, True):.0f} MB")
 
 
