@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from desktop_app.backends.llm.llama_local import cpu_has_amx, extra_buffer_types, gguf_path  # noqa: E402
+from desktop_app.backends.llm.llama_local import extra_buffer_types, gguf_path  # noqa: E402
 from desktop_app.config import AppPaths  # noqa: E402
 
 
@@ -40,12 +40,13 @@ def rss_mb() -> float:
     return 0.0
 
 
-def load(model: str, flash: bool, repack: bool | None = None):
-    """The model as the app makes it; ``repack`` overrides its choice of extra buffer types."""
+def load(model: str, flash: bool, repack: bool = False):
+    """The model as the app makes it, with llama.cpp's extra buffer types (repacked
+    weights) off, as the flash-attention figures were measured, unless ``repack``."""
     from llama_cpp import Llama
 
     path = gguf_path(model, AppPaths.from_env().models_dir, None)
-    with extra_buffer_types(not cpu_has_amx() if repack is None else repack):
+    with extra_buffer_types(repack):
         return Llama(model_path=str(path), n_ctx=4096, n_threads=2, n_threads_batch=2, n_batch=512, flash_attn=flash, verbose=False)
 
 

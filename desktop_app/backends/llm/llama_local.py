@@ -35,15 +35,30 @@ def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return any(flag.startswith("amx") for flag in flags.split(":", 1)[-1].split())
 
 
+def build_has_amx() -> bool:
+    """Whether this llama.cpp was compiled with AMX kernels (a native build on an AMX CPU;
+    the installers' portable build has none)."""
+    import llama_cpp
+
+    return b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
+
+
+def repack_is_safe() -> bool:
+    """Extra buffer types crash only where AMX kernels meet an AMX CPU."""
+    return not (build_has_amx() and cpu_has_amx())
+
+
 @contextlib.contextmanager
 def extra_buffer_types(enabled: bool):
     """Create models with llama.cpp's extra buffer types (weights repacked for the CPU's
     vector units; AMX tiles where compiled in) on or off.
 
-    On CPUs with AMX the default build segfaults in libggml-cpu on the first decode when
+    On CPUs with AMX a native build segfaults in libggml-cpu on the first decode when
     the AMX extra buffer type is used; ``GGML_AMX=0`` does not help, so there they are
-    off. Elsewhere the repacked weights (Q4_K as 8x8 blocks) decode about 13 % faster
-    (AMD EPYC: 18.9 against 16.7 tokens/s, five pairs of runs). The field lives in the
+    off (:func:`repack_is_safe`). Elsewhere the repacked weights (Q4_K as 8x8 blocks)
+    decode 14 % faster and evaluate batches of 30 tokens or more 30 % slower
+    (``benchmarks/llm_repack.py``, AMD EPYC): a spoken turn, primed while the user
+    speaks, evaluates a few tokens and then decodes, so it gains. The field lives in the
     ``llama_model_params`` struct that ``Llama.__init__`` fetches from
     ``llama_model_default_params()``, so wrap that for the duration of construction.
     """
@@ -118,7 +133,7 @@ class LlamaChatModel(ChatModel):
 
         path = gguf_path(self._model_name, self._cache_dir, self._progress)
         try:
-            with extra_buffer_types(not cpu_has_amx()):
+            with extra_buffer_types(repack_is_safe()):
                 llama = Llama(
                     model_path=str(path),
                     n_ctx=self._context,
