@@ -15,7 +15,7 @@ import numpy as np
 from desktop_app.device_check.context import CheckContext
 from desktop_app.media.levels import window_levels
 from desktop_app.device_check.microphone import SILENT_DB
-from desktop_app.device_check.result import CheckResult, failed, passed, skipped
+from desktop_app.device_check.result import CheckResult, Status, failed, passed, skipped
 from desktop_app.device_check.sound_io import MIC_RATE, SPEAKER_RATE, DeviceProblem, Take, play_and_record, to_speaker_rate
 
 NAME = "echo"
@@ -62,14 +62,19 @@ def cancel(take: Take):
 async def check_echo(ctx: CheckContext) -> CheckResult:
     ctx.on_progress(f"{NAME}: opening {ctx.output_label} and {ctx.input_label}...")
     quiet = ctx.progress_from_thread(f"{NAME}: playing a phrase on the speaker while the microphone records: stay quiet...")
-    try:
-        signal = phrase(max(3.0, ctx.seconds))
-        take = await asyncio.to_thread(
-            play_and_record, ctx.output_device, ctx.input_device, to_speaker_rate(signal, MIC_RATE), 0.0, ctx.on_level, quiet
-        )
-    except DeviceProblem as exc:
-        return failed(NAME, exc.detail, exc.fix)
-    return await asyncio.to_thread(judge, take)
+    signal = to_speaker_rate(phrase(max(3.0, ctx.seconds)), MIC_RATE)
+    for attempt in range(2):
+        try:
+            take = await asyncio.to_thread(play_and_record, ctx.output_device, ctx.input_device, signal, 0.0, ctx.on_level, quiet)
+        except DeviceProblem as exc:
+            return failed(NAME, exc.detail, exc.fix)
+        result = await asyncio.to_thread(judge, take)
+        if result.status is not Status.FAIL or not take.glitches or attempt:
+            return result
+        # The sound system skipped (an underrun): the played audio and its timestamps
+        # no longer line up, so the figure says nothing about the room. Once more.
+        ctx.on_progress(f"{NAME}: the sound skipped during the measurement ({take.glitches} glitches): measuring again...")
+    return result
 
 
 def judge(take: Take) -> CheckResult:

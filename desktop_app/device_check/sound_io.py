@@ -46,6 +46,7 @@ class Take:
     mic_blocks: list[tuple[np.ndarray, float]] = field(default_factory=list)
     played_blocks: list[tuple[np.ndarray, float]] = field(default_factory=list)
     played_samples: int = 0  # of the given signal (not the silence after it)
+    glitches: int = 0  # callbacks PortAudio flagged (an underflow or overflow): audio skipped
 
     @property
     def mic(self) -> np.ndarray:
@@ -111,15 +112,19 @@ def play_and_record(
     lock = threading.Lock()
     position = [0]
 
-    def on_input(indata, _frames, _time, _status) -> None:
+    def on_input(indata, _frames, _time, status) -> None:
         block = indata[:, 0].copy()
         with lock:
             take.mic_blocks.append((block, time.monotonic()))
+            take.glitches += bool(status)
         if on_level is not None:
             on_level(dbfs(block))
 
-    def on_output(outdata, frames, _time, _status) -> None:
+    def on_output(outdata, frames, _time, status) -> None:
         out = outdata[:, 0]
+        if status:
+            with lock:
+                take.glitches += 1
         if record and not take.mic_blocks:  # the signal starts once the microphone hears
             out[:] = 0.0
             return
