@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from llama_cpp import llama_cpp
+
 from desktop_app.backends.llm.llama_local import LlamaChatModel
 from desktop_app.config import AppPaths
 from desktop_app.core.conversation import Conversation, TurnRecord
@@ -55,5 +57,41 @@ async def test_the_cut_stays_put_so_the_prompt_prefix_stays_cached():
             previous = history
         assert cuts >= 2  # the conversation outgrew the context several times over
         assert kept_prefix >= 2 * cuts, (kept_prefix, cuts)  # most turns only append (a quarter of a 512-token room: 3-4 exchanges)
+    finally:
+        await model.aclose()
+
+
+async def test_a_context_cut_slides_the_cache_instead_of_evaluating_the_kept_history_again():
+    """When the conversation outgrows the context, the oldest exchanges go; the kept ones
+    are already in llama.cpp's cache, further along. They are slid down over the dropped
+    ones (llama_slide.py), so the turn evaluates only its new words, not the whole kept
+    history (2000 tokens: 19-32 s for Qwen on two cores), and the model still reads the
+    kept history right."""
+    model = LlamaChatModel("smollm2-135m", AppPaths.from_env().models_dir, context=1024, max_tokens=24, temperature=0.0)
+    try:
+        await model.load()
+        conversation = Conversation()
+        for i in range(200):
+            conversation.turns.append(TurnRecord(f"Tell me fact number {i} about the ocean, please.", f"Fact {i}: the ocean is deep, wide and salty, and it covers most of the planet."))
+            if i == 14:
+                conversation.turns.append(TurnRecord("Please remember this: the code word is pelican.", "Understood: the code word is pelican."))
+            messages = conversation.to_messages("You are brief.", "Thanks.")
+            if len(model._fit(messages)) < len(messages):  # one exchange too many: the next turn cuts
+                conversation.turns.pop()
+                break
+        model._cuts.clear()  # (measuring the fit above recorded a cut)
+        await model.prime(conversation.to_messages("You are brief.", "Thanks."))  # a reply was written: evaluated
+        conversation.turns.append(TurnRecord("Thanks.", "You are welcome."))
+        question = conversation.to_messages("You are brief.", "What is the code word?")
+        kept = model._fit(question)
+        assert 1 < len(kept) < len(question)  # this turn cuts
+        kept_tokens = sum(len(model._llama.tokenize(m["content"].encode(), add_bos=False)) for m in kept[1:-3])
+        assert kept_tokens > 300  # a history worth sliding: all of it would be evaluated again
+
+        before = llama_cpp.llama_perf_context(model._llama.ctx).n_p_eval
+        reply = await asyncio.wait_for(_collect(model, question), timeout=120)
+        evaluated = llama_cpp.llama_perf_context(model._llama.ctx).n_p_eval - before
+        assert evaluated < 80, evaluated  # the last exchange and the question (~25 tokens), not the history
+        assert "pelican" in reply.lower(), reply  # the slid history reads as it was written
     finally:
         await model.aclose()

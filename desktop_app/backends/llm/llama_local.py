@@ -129,12 +129,12 @@ class LlamaChatModel(ChatModel):
             self._llama = await self._thread.run(self._load_blocking)
 
     def _load_blocking(self):
-        from llama_cpp import Llama
+        from desktop_app.backends.llm.llama_slide import SlidingLlama
 
         path = gguf_path(self._model_name, self._cache_dir, self._progress)
         try:
             with extra_buffer_types(repack_is_safe()):
-                llama = Llama(
+                llama = SlidingLlama(  # a context cut slides the cache (llama_slide.py)
                     model_path=str(path),
                     n_ctx=self._context,
                     n_threads=self._threads,
