@@ -16,7 +16,8 @@ Push-to-talk:
   key is held, and the LLM primed with the known words) and hands it the pre-roll, so a
   word spoken together with the press is kept;
 * :meth:`SpeechCapture.release` is the end of speech. After ``tail_ms`` (audio that is
-  still on its way: 80 ms of RTP for a browser) the utterance is submitted as a turn
+  still on its way: 80 ms of RTP for a browser; none when the user had paused and the
+  pause is transcribed) the utterance is submitted as a turn
   with the frame of that moment. A local microphone (``tail_ends_with_block``) delivers
   each block as soon as it is captured, so the tail ends with the first block captured
   after the release (at least ``min_tail_ms``, at most ``tail_ms``): on 100 ms blocks
@@ -257,7 +258,7 @@ class SpeechCapture:
         return task
 
     async def _submit(self, utterance: Utterance, released_at: float, image) -> Turn | None:
-        await self._collect_tail()
+        await self._collect_tail(utterance)
         if inspect.isawaitable(image):
             try:
                 image = await image
@@ -282,13 +283,21 @@ class SpeechCapture:
         self._notify(PressSubmitted(turn.id, held_ms))
         return turn
 
-    async def _collect_tail(self) -> None:
-        """Until the audio spoken up to the release has arrived."""
+    async def _collect_tail(self, utterance: Utterance) -> None:
+        """Until the audio spoken up to the release has arrived.
+
+        A fixed tail (a browser's RTP) is skipped when the user had paused before the
+        release and that pause is transcribed (``Utterance.settled``): the audio in flight
+        is the rest of the pause, and the reply begun on those words goes on at once
+        (80 ms sooner). Only speech resumed in the last ~150 ms before the release (the
+        tail and one utterance check) would be lost, and a release then cuts a word anyway.
+        """
         options = self.options
         if not options.tail_ms:
             return
         if not options.tail_ends_with_block:
-            await asyncio.sleep(options.tail_ms / 1000)
+            if not utterance.settled:
+                await asyncio.sleep(options.tail_ms / 1000)
             return
         await asyncio.sleep(min(options.min_tail_ms, options.tail_ms) / 1000)
         rest = options.tail_ms - options.min_tail_ms

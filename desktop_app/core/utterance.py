@@ -110,6 +110,12 @@ class Utterance:
         return self._settled_upto
 
     @property
+    def settled(self) -> bool:
+        """The user paused, the pause was transcribed (``on_settled`` had the text), and
+        no speech has come since, as far as the audio fed so far shows."""
+        return self._settled_said and not self._finished
+
+    @property
     def text(self) -> str:
         return " ".join([*self._phrases, self._open_text]).strip()
 

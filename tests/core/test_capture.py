@@ -155,6 +155,45 @@ async def test_a_press_within_the_tail_resumes_the_same_utterance(engine):
     assert len(engine.conversation.turns) == 1  # one turn, not two halves
 
 
+async def test_a_release_after_a_transcribed_pause_does_not_wait_for_the_tail(engine):
+    """A browser's audio lags its key events, so a release waits ``tail_ms`` for the words
+    still in flight. When the user had paused before releasing and the pause is
+    transcribed, what is in flight is silence: the turn goes at once, on the reply begun at
+    the pause (here the tail is 20 s: waiting for it would time the test out)."""
+    capture = SpeechCapture(engine, CaptureOptions(tail_ms=20_000))
+    await feed(capture, silence(0.3))
+    capture.press()
+    await feed(capture, speech_pcm(PHRASES[1]))
+    for _ in range(50):  # the pause heard and transcribed (200 ms of silence, one tiny.en pass)
+        await feed(capture, silence(0.1))
+        if capture._utterance.settled:
+            break
+    assert capture._utterance.settled
+    turn = await asyncio.wait_for(capture.release(), 10)
+    assert turn is not None
+    await turn.wait()
+    assert turn.metrics.reply_prepared_ms is not None  # the reply begun at the pause was used
+    assert word_error_rate(PHRASES[1], turn.user_text) <= 0.3, turn.user_text
+
+
+async def test_a_release_while_speaking_waits_for_the_tail(engine):
+    """Released while the words are still coming (no pause heard): the fixed tail is
+    waited for, so the last word, still in flight, is kept."""
+    capture = SpeechCapture(engine, CaptureOptions(tail_ms=1500))
+    await feed(capture, silence(0.3))
+    capture.press()
+    speech = trim(speech_pcm(PHRASES[3]))
+    await feed(capture, speech[: -8000])  # the last half second of the words not yet arrived
+    assert not capture._utterance.settled
+    pending = capture.release()
+    await feed(capture, np.concatenate([speech[-8000:], silence(0.1)]))  # in flight: within the tail
+    assert not pending.done()
+    turn = await asyncio.wait_for(pending, 10)
+    assert turn is not None
+    await turn.wait()
+    assert word_error_rate(PHRASES[3], turn.user_text) <= 0.3, turn.user_text
+
+
 async def test_a_local_microphone_ends_the_tail_with_the_first_block_captured_after_the_release(engine):
     """A local device hands over each block as soon as it is captured: the block that ends
     the tail is one captured after the release, not one still in flight from before it."""
