@@ -16,7 +16,8 @@ restarts when the page reopens the microphone) becomes a turn with no key presse
 reopened file's question talks over a long reply (barge-in) and becomes the next turn;
 after a reload the page is still hands-free; switched off, Space works again.
 
-``--latency-runs N`` only measures: N spoken turns, each in a fresh page, and records the
+``--latency-runs N`` only measures: N spoken turns, each in a fresh page (``--same-page``:
+one conversation in one page, the microphone reopened after each reply), and records the
 time from releasing Space to the first reply audio the page plays (from its getStats).
 """
 
@@ -64,7 +65,11 @@ MONITOR_JS = """
   setInterval(async () => {
     const pc = window.aiwebcam && window.aiwebcam.pc;
     if (!pc) return;
-    const stats = await pc.getStats();
+    // the reply's receiver only: the whole connection's stats (video, transports, codecs)
+    // 40 times a second took the page's main thread from the cores the server shares
+    const receiver = pc.getReceivers().find((r) => r.track && r.track.kind === "audio");
+    if (!receiver) return;
+    const stats = await receiver.getStats();
     stats.forEach((r) => {
       if (r.type !== "inbound-rtp" || r.kind !== "audio") return;
       const now = performance.now();
@@ -600,6 +605,7 @@ async def main() -> int:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--shots", required=True, type=Path)
     parser.add_argument("--latency-runs", type=int, default=0, help="only measure: N spoken turns, each in a fresh page")
+    parser.add_argument("--same-page", action="store_true", help="(with --latency-runs) the N turns in one page, one conversation")
     parser.add_argument("--llm-model", default="smollm2-135m", help="embedded LLM (default: the fast test model)")
     parser.add_argument("--hands-free-only", action="store_true", help="only the hands-free scenarios")
     args = parser.parse_args()
@@ -745,15 +751,25 @@ async def main() -> int:
 
 
 async def measure_latency(browser, url: str, speech_ms: float, args, results: dict) -> None:
-    """Only the spoken turn, N times, each in a fresh page (the fake mic file restarts)."""
+    """Only the spoken turn, N times: each in a fresh page (the fake mic file restarts), or
+    with ``--same-page`` one conversation in one page, as a user stays (the microphone is
+    reopened after each reply, which restarts the fake mic file)."""
     runs = results.setdefault("latency", [])
+    ctx = page = None
     for i in range(args.latency_runs):
-        ctx, page, _ = await open_page(browser, url, viewport={"width": 1280, "height": 800})
+        if page is None:
+            ctx, page, _ = await open_page(browser, url, viewport={"width": 1280, "height": 800})
+        else:
+            await page.evaluate("window.aiwebcam.reopenMic()")
         out: dict = {}
         await scenario_spoken_turn(page, speech_ms, out, args.shots)
         keys = ("release_to_first_audio_ms", "release_to_arrival_ms", "arrival_to_playout_ms", "jitter_buffer_ms", "jitter_buffer_target_ms", "metrics_line", "transcript")
         runs.append({k: out.get(k) for k in keys})
         log("latency run", i + 1, runs[-1])
+        if not args.same_page:
+            await ctx.close()
+            ctx = page = None
+    if ctx is not None:
         await ctx.close()
 
 
