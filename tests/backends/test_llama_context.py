@@ -95,3 +95,27 @@ async def test_a_context_cut_slides_the_cache_instead_of_evaluating_the_kept_his
         assert "pelican" in reply.lower(), reply  # the slid history reads as it was written
     finally:
         await model.aclose()
+
+
+async def test_the_cache_is_not_slid_into_another_conversation():
+    """Browser sessions share the model. A conversation whose prompt turns up further
+    along in another one's cache (here: the other began with one more exchange) is
+    evaluated in full, not slid there: those cached tokens were computed after the other
+    conversation's words."""
+    model = LlamaChatModel("smollm2-135m", AppPaths.from_env().models_dir, context=1024, max_tokens=8, temperature=0.0)
+    try:
+        await model.load()
+        shared = [TurnRecord(f"Tell me fact number {i} about the ocean, please.", f"Fact {i}: the ocean is deep, wide and salty.") for i in range(6)]
+        theirs = Conversation()
+        theirs.turns = [TurnRecord("My secret is that I am a spy.", "I will keep it."), *shared]
+        mine = Conversation()
+        mine.turns = list(shared)
+        await model.prime(theirs.to_messages("You are brief.", "Thanks."))
+        question = mine.to_messages("You are brief.", "What is my secret?")
+        mine_tokens = sum(len(model._llama.tokenize(m["content"].encode(), add_bos=False)) for m in question[1:])
+        before = llama_cpp.llama_perf_context(model._llama.ctx).n_p_eval
+        await asyncio.wait_for(_collect(model, question), timeout=120)
+        evaluated = llama_cpp.llama_perf_context(model._llama.ctx).n_p_eval - before
+        assert evaluated >= mine_tokens, (evaluated, mine_tokens)  # all of it, not slid into theirs
+    finally:
+        await model.aclose()

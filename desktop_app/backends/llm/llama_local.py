@@ -90,6 +90,13 @@ def _fingerprint(messages: list[Message]) -> str:
     text = "\0".join(f"{m.get('role')}\0{m.get('content')}" for m in messages)
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=12).hexdigest()
 
+
+def _conversation_key(messages: list[Message]) -> str:
+    """The fingerprint of the conversation's first exchange ("": it has none yet)."""
+    keep_head = 1 if messages and messages[0].get("role") == "system" else 0
+    history = messages[keep_head:-1]
+    return _fingerprint(history[:2]) if history else ""
+
 class LlamaChatModel(ChatModel):
     runs_locally = True
 
@@ -123,6 +130,7 @@ class LlamaChatModel(ChatModel):
         # messages are cut: the cut stays where it is until the context fills again, so the
         # prompt's prefix, and llama.cpp's cache of it, stay the same from turn to turn.
         self._cuts: OrderedDict[str, int] = OrderedDict()
+        self._cached_conversation = ""  # the one whose prompt llama.cpp's cache holds (its key)
 
     async def load(self) -> None:
         if self._llama is None:
@@ -180,7 +188,7 @@ class LlamaChatModel(ChatModel):
         3000-token prompt: seconds before the first word)."""
         keep_head = 1 if messages and messages[0].get("role") == "system" else 0
         head, history, last = messages[:keep_head], messages[keep_head:-1], messages[-1:]
-        key = _fingerprint(history[:2]) if history else ""
+        key = _conversation_key(messages)
         dropped = min(self._cuts.get(key, 0), len(history))
         if dropped and history[dropped - 1].get("role") == "user":  # (never start on a reply)
             dropped -= 1
@@ -208,8 +216,17 @@ class LlamaChatModel(ChatModel):
                 self._cuts.popitem(last=False)
         return head + kept + last
 
+    def _request(self, messages: list[Message]) -> list[Message]:
+        """The messages of a request, cut to the context (``_fit``). The cache may be slid
+        over a cut (llama_slide.py) only when it holds this same conversation: browser
+        sessions share the model, and must not borrow each other's cached context."""
+        key = _conversation_key(messages)
+        self._llama.may_slide = bool(key) and key == self._cached_conversation
+        self._cached_conversation = key
+        return self._fit(messages)
+
     def _generate(self, messages: list[Message], stop: threading.Event) -> Iterator[str]:
-        messages = self._fit(messages)
+        messages = self._request(messages)
         chunks = self._llama.create_chat_completion(
             messages=messages,
             stream=True,
@@ -270,7 +287,7 @@ class LlamaChatModel(ChatModel):
 
     def _prime_blocking(self, messages: list[Message]) -> None:
         # One sampled token: the whole prompt goes through the model and stays cached.
-        self._llama.create_chat_completion(messages=self._fit(messages), max_tokens=1, temperature=0.0)
+        self._llama.create_chat_completion(messages=self._request(messages), max_tokens=1, temperature=0.0)
 
     async def aclose(self) -> None:
         self._thread.shutdown()

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 PROBE_TOKENS = 16  # the kept run is looked for by its first tokens
 MIN_SLIDE_TOKENS = 64  # fewer than this are evaluated again in a blink: not worth a shift
-MAX_PROBE_HITS = 32  # a probe found in many places (a repeated question): the longest run of these
+MAX_PROBE_HITS = 256  # a probe found in many places (exchanges that open alike): the longest run of these
 
 
 def slide_cache(llama: Llama, tokens: Sequence[int]) -> int:
@@ -34,7 +34,8 @@ def slide_cache(llama: Llama, tokens: Sequence[int]) -> int:
     When the cache holds ``tokens``' common prefix, then a run of tokens the new prompt
     no longer has, then (at least ``MIN_SLIDE_TOKENS`` of) the prompt's continuation, the
     run is dropped and the continuation moved down behind the prefix. Returns how many
-    tokens were moved (0: nothing to gain, or the model's cache cannot shift).
+    tokens were moved (0: nothing to gain, or the model's memory cannot do it: a
+    sliding-window cache cannot shift, a recurrent or hybrid one cannot drop a span).
     """
     cached = np.array(llama.input_ids[: llama.n_tokens])
     new = np.asarray(tokens, dtype=cached.dtype)
@@ -52,15 +53,21 @@ def slide_cache(llama: Llama, tokens: Sequence[int]) -> int:
     hits = np.flatnonzero((windows == probe).all(axis=1))
     if not hits.size:
         return 0
-    run, start = max(_matching_run(cached, prefix + 1 + int(hit), rest) for hit in hits[:MAX_PROBE_HITS])
+    run, start = max(_matching_run(cached, prefix + 1 + int(hit), rest) for hit in hits[-MAX_PROBE_HITS:])
     if run < MIN_SLIDE_TOKENS:
+        return 0
+    model = llama.model
+    if llama_cpp.llama_model_is_recurrent(model) or llama_cpp.llama_model_is_hybrid(model):
         return 0
     memory = llama_cpp.llama_get_memory(llama.ctx)
     if not llama_cpp.llama_memory_can_shift(memory):
         return 0
+    if not llama_cpp.llama_memory_seq_rm(memory, 0, start + run, -1):  # what followed the kept run
+        return 0
+    if not llama_cpp.llama_memory_seq_rm(memory, 0, prefix, start):  # the cut exchanges
+        llama.n_tokens = start + run  # (what the cache still holds, as it is)
+        return 0
     dropped = start - prefix
-    llama_cpp.llama_memory_seq_rm(memory, -1, start + run, -1)  # what followed the kept run
-    llama_cpp.llama_memory_seq_rm(memory, -1, prefix, start)  # the cut exchanges
     llama_cpp.llama_memory_seq_add(memory, 0, start, start + run, -dropped)
     llama.input_ids[prefix : prefix + run] = cached[start : start + run]
     llama.n_tokens = prefix + run
@@ -77,12 +84,20 @@ def _matching_run(cached: np.ndarray, start: int, rest: np.ndarray) -> tuple[int
 
 
 class SlidingLlama(Llama):
-    """llama-cpp-python's ``Llama``, whose every request first slides the cache
-    (:func:`slide_cache`) over a cut in the conversation."""
+    """llama-cpp-python's ``Llama``, whose requests first slide the cache
+    (:func:`slide_cache`) over a cut in the conversation.
 
-    slides = True  # (False: evaluate the kept history again, as before; benchmarks/context_cut.py)
+    ``may_slide`` is set for each request by its caller: only when the cache holds the
+    same conversation (sessions sharing the model must not borrow each other's cached
+    context: the moved tokens' keys and values were computed after what was cut).
+    ``slides`` turns sliding off altogether (``benchmarks/context_cut.py``).
+    """
+
+    slides = True
+    may_slide = False
 
     def generate(self, tokens: Sequence[int], *args, **kwargs):
-        if self.slides and kwargs.get("reset", True) and self.n_tokens:
+        reset = kwargs.get("reset", args[6] if len(args) > 6 else True)  # (generate's 8th parameter)
+        if self.slides and self.may_slide and reset and self.n_tokens:
             slide_cache(self, tokens)
         return super().generate(tokens, *args, **kwargs)
