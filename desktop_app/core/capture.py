@@ -16,14 +16,15 @@ Push-to-talk:
   key is held, and the LLM primed with the known words) and hands it the pre-roll, so a
   word spoken together with the press is kept;
 * :meth:`SpeechCapture.release` is the end of speech. After ``tail_ms`` (audio that is
-  still on its way: 80 ms of RTP for a browser; none when the user had paused and the
-  pause is transcribed) the utterance is submitted as a turn
+  still on its way: 80 ms of RTP for a browser; none when the user had paused, the
+  pause is transcribed and no speech came since) the utterance is submitted as a turn
   with the frame of that moment. A local microphone (``tail_ends_with_block``) delivers
   each block as soon as it is captured, so the tail ends with the first block captured
   after the release (at least ``min_tail_ms``, at most ``tail_ms``): on 100 ms blocks
   half a block on average instead of a whole one. A press shorter than
   ``min_press_ms`` is taken as accidental: dropped, no turn;
-* a press during that tail resumes the same utterance (the user went on talking).
+* a press during that tail resumes the same utterance (the user went on talking); with
+  no tail, a press right after the release is a new one, and interrupts the turn.
 
 Hands-free (:meth:`SpeechCapture.set_hands_free`): the same blocks go to
 :class:`~desktop_app.core.hands_free.HandsFree` (turn detection, barge-in, echo filter)
@@ -287,16 +288,16 @@ class SpeechCapture:
         """Until the audio spoken up to the release has arrived.
 
         A fixed tail (a browser's RTP) is skipped when the user had paused before the
-        release and that pause is transcribed (``Utterance.settled``): the audio in flight
-        is the rest of the pause, and the reply begun on those words goes on at once
-        (80 ms sooner). Only speech resumed in the last ~150 ms before the release (the
-        tail and one utterance check) would be lost, and a release then cuts a word anyway.
+        release, that pause is transcribed, and nothing since sounds like speech
+        (``Utterance.silent_since_settled``): the reply begun on those words goes on at once
+        (80 ms sooner). What is still in flight then was spoken in the last 80 ms before
+        the release: at most the onset of a word the release itself cut.
         """
         options = self.options
         if not options.tail_ms:
             return
         if not options.tail_ends_with_block:
-            if not utterance.settled:
+            if not await utterance.silent_since_settled():
                 await asyncio.sleep(options.tail_ms / 1000)
             return
         await asyncio.sleep(min(options.min_tail_ms, options.tail_ms) / 1000)

@@ -29,6 +29,15 @@ def _vad() -> ModelThread:
     return _vad_thread
 
 
+SPEECH_PROBABILITY = 0.5  # a window this likely to be speech is speech
+
+
+def _no_speech(vad: VoiceActivity, pcm: np.ndarray) -> bool:
+    stream = vad.stream()
+    size = vad.window
+    return all(stream.probability(pcm[i : i + size]) < SPEECH_PROBABILITY for i in range(0, pcm.size - size + 1, size))
+
+
 class Utterance:
     def __init__(
         self,
@@ -112,8 +121,17 @@ class Utterance:
     @property
     def settled(self) -> bool:
         """The user paused, the pause was transcribed (``on_settled`` had the text), and
-        no speech has come since, as far as the audio fed so far shows."""
+        this utterance's own checks have heard no speech since (they need 250 ms of it)."""
         return self._settled_said and not self._finished
+
+    async def silent_since_settled(self) -> bool:
+        """:attr:`settled`, and not one 32 ms window of the audio fed since the pass that
+        settled it sounds like speech: a short word after the pause counts, which the
+        checks behind :attr:`settled` (250 ms of speech at least) may not have heard yet."""
+        if not self.settled:
+            return False
+        since = self._buffer[self._settled_upto : self._size].copy()
+        return await _vad().run(_no_speech, self._vad, since)
 
     @property
     def text(self) -> str:

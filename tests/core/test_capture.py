@@ -176,6 +176,30 @@ async def test_a_release_after_a_transcribed_pause_does_not_wait_for_the_tail(en
     assert word_error_rate(PHRASES[1], turn.user_text) <= 0.3, turn.user_text
 
 
+async def test_a_short_word_after_a_transcribed_pause_is_waited_for(engine):
+    """The pause was transcribed, then the user adds a short word and lets go as it ends.
+    Too short for the utterance's checks to call it speech (they need 250 ms), yet it is
+    speech: the tail is waited for, and the word's end, still in flight, is kept."""
+    capture = SpeechCapture(engine, CaptureOptions(tail_ms=1500))
+    await feed(capture, silence(0.3))
+    capture.press()
+    await feed(capture, speech_pcm(PHRASES[1]))
+    for _ in range(50):
+        await feed(capture, silence(0.1))
+        if capture._utterance.settled:
+            break
+    word = trim(speech_pcm("Now."))
+    await feed(capture, word[: word.size // 2])
+    assert capture._utterance.settled  # (the checks have not heard it as speech)
+    pending = capture.release()
+    await feed(capture, np.concatenate([word[word.size // 2 :], silence(0.1)]))  # in flight
+    assert not pending.done()  # the tail is collected
+    turn = await asyncio.wait_for(pending, 10)
+    assert turn is not None
+    await turn.wait()
+    assert "now" in words(turn.user_text), turn.user_text
+
+
 async def test_a_release_while_speaking_waits_for_the_tail(engine):
     """Released while the words are still coming (no pause heard): the fixed tail is
     waited for, so the last word, still in flight, is kept."""
