@@ -213,8 +213,13 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle
         for i in range(turns):
             wav = files[i % len(files)]
             before = _turn_count(data_dir)
-            # right after the previous reply: as soon as the speaker has been quiet 300 ms
-            _wait(lambda: speaker.quiet_for_s() >= 0.3, 300, "the previous reply to end", app)
+            # right after the previous reply: as soon as the speaker has been quiet 300 ms.
+            # Hands-free waits 1 s: a reply can pause 300 ms between its chunks on a busy
+            # machine, and a question played into that pause talks over the reply (a
+            # barge-in, not the turn this face measures; with no echo to cancel, the
+            # canceller garbled it, and once no turn came at all).
+            quiet_s = 1.0 if hands_free else 0.3
+            _wait(lambda: speaker.quiet_for_s() >= quiet_s, 300, "the previous reply to end", app)
             if not hands_free:
                 subprocess.run([*xdo, "keydown", "space"], env=env, check=True)
             subprocess.run(["paplay", "--device=micsink", str(wav)], env=pulse_env, check=True, timeout=60)
@@ -250,7 +255,7 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle
                   f"(app: asr {metrics.get('asr_ms')}, ttft {metrics.get('llm_ttft_ms')}, "
                   f"first chunk {metrics.get('first_chunk_ms')}, v2v {metrics.get('v2v_ms')}, "
                   f"reply begun {metrics.get('reply_prepared_ms')} ms early)", file=sys.stderr)  # fmt: skip
-            _wait(lambda: speaker.quiet_for_s() >= 0.3, 300, "the reply to end", app)
+            _wait(lambda: speaker.quiet_for_s() >= quiet_s, 300, "the reply to end", app)
     result = {"heard_ms": percentiles(samples), "turns": len(samples), "lost_presses": lost, "samples_ms": [round(s) for s in samples]}
     result["heard"] = heard
     if idle is not None:
