@@ -18,6 +18,7 @@ import numpy as np
 
 from desktop_app.core.ports import SAMPLE_RATE, SpeechRecognizer, VoiceActivity
 from desktop_app.core.threads import ModelThread
+from desktop_app.core.turn_detector import TurnDetectorConfig
 
 _vad_thread: ModelThread | None = None
 
@@ -29,13 +30,10 @@ def _vad() -> ModelThread:
     return _vad_thread
 
 
-SPEECH_PROBABILITY = 0.5  # a window this likely to be speech is speech
-
-
 def _no_speech(vad: VoiceActivity, pcm: np.ndarray) -> bool:
-    stream = vad.stream()
-    size = vad.window
-    return all(stream.probability(pcm[i : i + size]) < SPEECH_PROBABILITY for i in range(0, pcm.size - size + 1, size))
+    """No window of ``pcm`` is as likely speech as the turn detector's threshold."""
+    stream, size, threshold = vad.stream(), vad.window, TurnDetectorConfig.threshold
+    return all(stream.probability(pcm[i : i + size]) < threshold for i in range(0, pcm.size - size + 1, size))
 
 
 class Utterance:

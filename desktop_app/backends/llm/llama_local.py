@@ -97,6 +97,7 @@ def _conversation_key(messages: list[Message]) -> str:
     history = messages[keep_head:-1]
     return _fingerprint(history[:2]) if history else ""
 
+
 class LlamaChatModel(ChatModel):
     runs_locally = True
 
