@@ -146,8 +146,9 @@ class Settings:
 
     # Hands-free (desktop app): listen all the time instead of push-to-talk. A turn ends
     # after a pause of turn_pause_ms; talking over the reply interrupts it (barge_in);
-    # echo_cancellation removes the app's own voice from the microphone (turn it off
-    # with headphones, where there is no echo to remove).
+    # echo_cancellation removes the app's own voice from the microphone (with headphones,
+    # where there is no echo to remove, it steps aside during each reply by itself:
+    # media/echo_path.py).
     hands_free: bool = False
     turn_pause_ms: int = 600  # within TURN_PAUSE_MS_RANGE (see resolved_turn_pause_ms)
     barge_in: bool = True

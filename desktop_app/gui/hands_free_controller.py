@@ -27,6 +27,7 @@ from desktop_app.core.capture import SpeechCapture
 from desktop_app.core.hands_free import BargeIn, HandsFreeOptions, SpeechIgnored, UtteranceSubmitted
 from desktop_app.core.turn_detector import TurnDetectorConfig
 from desktop_app.gui.session import WindowSession
+from desktop_app.media.echo_path import EchoPath
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +160,11 @@ class HandsFreeController(QObject):
         stats = self._echo.take_stats()
         if stats.frames:
             log.info(
-                "echo canceller: %.1f s of reply, microphone %.1f dB quieter (playback dropped so far: %.0f ms)",
+                "echo canceller: %.1f s of reply, microphone %.1f dB quieter, echo path %s%s (playback dropped so far: %.0f ms)",
                 stats.seconds,
                 stats.suppression_db,
+                self._echo.echo_path.value,
+                ": the microphone passed untouched" if self._echo.echo_path is EchoPath.NONE else "",
                 self._echo.dropped_playback_ms,
             )
 

@@ -199,7 +199,7 @@ class SettingsDialog(QDialog):
         self.barge_in = QCheckBox("Talking over the reply interrupts it (turn off in noisy rooms)")
         self.barge_in.setChecked(s.barge_in)
         form.addRow(self.barge_in)
-        self.echo_cancellation = QCheckBox("Echo cancellation (turn off with headphones)")
+        self.echo_cancellation = QCheckBox("Echo cancellation (steps aside by itself when headphones leave no echo)")
         self.echo_cancellation.setChecked(s.echo_cancellation)
         form.addRow(self.echo_cancellation)
         self.close_microphone_when_hidden = QCheckBox("Close the microphone while the window is minimized")

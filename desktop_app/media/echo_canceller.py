@@ -31,10 +31,16 @@ is there when the next reply starts. Hands-free listens all the time, and the mo
 four calls per 10 ms frame cost 1.6 % of a core while nothing played, on the thread
 that also feeds the turn (the user talks while the speaker is silent). AEC3 is not transparent on clean speech: Whisper tiny.en heard
 "capital of friends" in its output where the raw microphone gave "capital of France".
+
+No echo path (headphones): AEC3 still damps the user's voice while a reply plays (the
+first word said over it was lost), so once :class:`~desktop_app.media.echo_path.EchoPathMonitor`
+finds no echo in the microphone two seconds into a reply, the microphone passes untouched
+until that reply ends; each reply starts cancelled (headphones unplugged between replies).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -44,7 +50,9 @@ from livekit import rtc
 
 from desktop_app.core.ports import SAMPLE_RATE
 from desktop_app.media.audio_file import StreamResampler
+from desktop_app.media.echo_path import EchoPath, EchoPathMonitor
 
+_log = logging.getLogger(__name__)
 RATE = SAMPLE_RATE
 FRAME = 160  # 10 ms at 16 kHz, the module's frame
 _SILENT_RMS = 1e-4  # about -80 dBFS: below this a playback frame is silence
@@ -56,6 +64,10 @@ _SILENT_RMS = 1e-4  # about -80 dBFS: below this a playback frame is silence
 # of 50) and interrupted the reply. Beyond the bound (the microphone stopped while the
 # speaker plays on), the oldest is dropped.
 _MAX_REVERSE_FRAMES = 500
+# Playback silent this long, then audible: a new reply, whose echo path is judged afresh
+# (echo_path). Not the gaps between a reply's sentences: up to a second on a loaded
+# machine, and a judgement started over there left a user's words to AEC3 (CI, headphones).
+_NEW_REPLY_SAMPLES = 2 * RATE
 _MAX_INCOMING_S = 5.0
 
 
@@ -89,8 +101,11 @@ class EchoCanceller:
         self._quiet = max(self._idle, self._bypass)  # playback samples of silence seen in a row
         self._guard_left = 0
         self.guard_windows = 0  # how many times the guard opened (for tests and logs)
+        # Audible playback dropped before the canceller got it (the silence a speaker plays
+        # while the microphone is not read yet, the models loading, does not count).
         self.dropped_playback_ms = 0.0
         self._stats = EchoStats()
+        self._path = EchoPathMonitor()
         self._warm_up()
 
     def _warm_up(self, frames: int = 20) -> None:
@@ -115,7 +130,8 @@ class EchoCanceller:
                 self._incoming.append((block.copy(), sample_rate, stamp))
                 while stamp - self._incoming[0][2] > _MAX_INCOMING_S:  # nobody takes it
                     old, old_rate, _ = self._incoming.popleft()
-                    self.dropped_playback_ms += old.size * 1000.0 / old_rate
+                    if _audible(old):
+                        self.dropped_playback_ms += old.size * 1000.0 / old_rate
 
     # ---- microphone side --------------------------------------------------------------
 
@@ -139,16 +155,23 @@ class EchoCanceller:
         self._take_playback()
         for offset in range(0, whole, FRAME):
             frame_end = None if captured_at is None else captured_at - (near.size - offset - FRAME) / RATE
-            self._feed_reverse(frame_end)
+            played = self._feed_reverse(frame_end)
+            mic = near[offset : offset + FRAME]
             if self._quiet >= self._bypass:  # no echo to remove: the microphone as it is
-                out[offset : offset + FRAME] = near[offset : offset + FRAME]
+                out[offset : offset + FRAME] = mic
                 continue
-            frame = rtc.AudioFrame(_to_int16(near[offset : offset + FRAME]).tobytes(), RATE, 1, FRAME)
+            frame = rtc.AudioFrame(_to_int16(mic).tobytes(), RATE, 1, FRAME)
             if self._delay_ms:
                 self._apm.set_stream_delay_ms(self._delay_ms)
             self._apm.process_stream(frame)
             cleaned = np.frombuffer(bytes(frame.data), dtype=np.int16).astype(np.float32) / 32768.0
-            self._stats.add(near[offset : offset + FRAME], cleaned)
+            self._stats.add(mic, cleaned)
+            before = self._path.verdict
+            self._path.add(mic, cleaned, played)
+            if self._path.verdict is not before:
+                _log.info("echo canceller: echo path %s (%s)", self._path.verdict.value, _VERDICTS[self._path.verdict])
+            if self._path.verdict is EchoPath.NONE:  # headphones: nothing to remove, AEC3 only damps
+                cleaned = mic.copy()
             if self._guard_left > 0:
                 cleaned[:] = 0.0
                 self._guard_left = max(0, self._guard_left - FRAME)
@@ -179,22 +202,35 @@ class EchoCanceller:
                 self._reverse.append((partial[offset : offset + FRAME], first_at + offset / RATE))
             self._partial = partial[whole:]
         while len(self._reverse) > _MAX_REVERSE_FRAMES:  # the microphone stalled: keep the newest
-            self._reverse.popleft()
-            self.dropped_playback_ms += FRAME * 1000.0 / RATE
+            samples, _stamp = self._reverse.popleft()
+            if _audible(samples / 32768.0):
+                self.dropped_playback_ms += FRAME * 1000.0 / RATE
 
-    def _feed_reverse(self, until: float | None) -> None:
-        """Hand the module the playback frames played up to ``until`` (all when None)."""
+    def _feed_reverse(self, until: float | None) -> np.ndarray:
+        """Hand the module the playback frames played up to ``until`` (all when None);
+        returns them (float, empty when none were due)."""
+        fed = []
         while self._reverse and (until is None or self._reverse[0][1] <= until):
             samples, _stamp = self._reverse.popleft()
             self._watch_start(samples)
             if self._quiet < self._bypass:
                 self._apm.process_reverse_stream(rtc.AudioFrame(samples.tobytes(), RATE, 1, FRAME))
+            fed.append(samples)
+        if not fed:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate(fed).astype(np.float32) / 32768.0
+
+    @property
+    def echo_path(self) -> EchoPath:
+        """Whether the microphone hears the playback (``NONE``: it passes untouched)."""
+        return self._path.verdict
 
     def _watch_start(self, samples: np.ndarray) -> None:
-        rms = float(np.sqrt(np.mean(np.square(samples.astype(np.float64) / 32768.0))))
-        if rms < _SILENT_RMS:
+        if not _audible(samples / 32768.0):
             self._quiet += samples.size
             return
+        if self._quiet >= _NEW_REPLY_SAMPLES:  # a new reply: is there an echo path? (judged afresh)
+            self._path.reset()
         if self._quiet >= self._idle:  # playback (re)starts after a pause
             self._guard_left = self._guard
             self.guard_windows += 1
@@ -253,6 +289,16 @@ def erle_db(near: np.ndarray, cleaned: np.ndarray) -> float:
     before = float(np.sum(np.square(near[:size], dtype=np.float64)))
     after = float(np.sum(np.square(cleaned[:size], dtype=np.float64)))
     return 10.0 * np.log10(max(before, 1e-12) / max(after, 1e-12))
+
+
+_VERDICTS = {
+    EchoPath.NONE: "no echo of the reply in the microphone: it passes untouched",
+    EchoPath.HEARD: "the reply's echo is in the microphone: cancelled",
+}
+
+
+def _audible(pcm: np.ndarray) -> bool:
+    return bool(pcm.size) and float(np.sqrt(np.mean(np.square(pcm, dtype=np.float64)))) >= _SILENT_RMS
 
 
 def _to_int16(pcm: np.ndarray) -> np.ndarray:

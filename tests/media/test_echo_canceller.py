@@ -213,3 +213,17 @@ def _at_48k(pcm16: np.ndarray) -> np.ndarray:
     frame.sample_rate = RATE
     out = np.concatenate([f.to_ndarray().reshape(-1) for f in [*resampler.resample(frame), *resampler.resample(None)]])
     return out.astype(np.float32) / 32768.0
+
+
+def test_only_audible_playback_counts_as_dropped():
+    """The speaker plays silence while nobody reads the microphone yet (the models
+    loading): dropping it costs the canceller nothing, and is not reported ("playback
+    dropped so far: 13 s" at the first reply). Dropped speech is."""
+    canceller = EchoCanceller()
+    for i in range(400):  # 8 s of 20 ms blocks, no process() call
+        canceller.push_playback(np.zeros(960, np.float32), 48000, played_at=i * 0.02)
+    assert canceller.dropped_playback_ms == 0
+    reply = _at_48k(reply_audio())
+    for i in range(reply.size // 960):
+        canceller.push_playback(reply[i * 960 : (i + 1) * 960], 48000, played_at=8.0 + i * 0.02)
+    assert canceller.dropped_playback_ms > 0
