@@ -69,11 +69,15 @@ async def check_echo(ctx: CheckContext) -> CheckResult:
         except DeviceProblem as exc:
             return failed(NAME, exc.detail, exc.fix)
         result = await asyncio.to_thread(judge, take)
-        if result.status is not Status.FAIL or not take.glitches or attempt:
+        if result.status is not Status.FAIL or attempt:
             return result
         # The sound system skipped (an underrun): the played audio and its timestamps
-        # no longer line up, so the figure says nothing about the room. Once more.
-        ctx.on_progress(f"{NAME}: the sound skipped during the measurement ({take.glitches} glitches): measuring again...")
+        # no longer line up, so the figure says nothing about the room. Once more. A
+        # loaded machine does it unflagged too: PulseAudio grows its buffers after an
+        # underrun, and the canceller removed 3.8 dB in CI with no glitch reported
+        # (38-62 dB is usual): a room that cannot be cancelled fails twice.
+        why = f"the sound skipped ({take.glitches} glitches)" if take.glitches else "the canceller removed little"
+        ctx.on_progress(f"{NAME}: {why} during the measurement: measuring again...")
     return result
 
 
