@@ -72,6 +72,8 @@ _MAX_INCOMING_S = 5.0
 
 
 class EchoCanceller:
+    steps_aside = True  # False: AEC3's output even with no echo path (benchmarks/echo_path.py)
+
     def __init__(
         self,
         guard_ms: int = 150,
@@ -170,7 +172,7 @@ class EchoCanceller:
             self._path.add(mic, cleaned, played)
             if self._path.verdict is not before:
                 _log.info("echo canceller: echo path %s (%s)", self._path.verdict.value, _VERDICTS[self._path.verdict])
-            if self._path.verdict is EchoPath.NONE:  # headphones: nothing to remove, AEC3 only damps
+            if self._path.verdict is EchoPath.NONE and self.steps_aside:  # headphones: AEC3 only damps
                 cleaned = mic.copy()
             if self._guard_left > 0:
                 cleaned[:] = 0.0
