@@ -150,7 +150,7 @@ class SettingsDialog(QDialog):
             self.vision.addItem(label, value)
         self.vision.setCurrentIndex([v for v, _ in VISION].index(s.llm_vision))
         form.addRow("Vision", self.vision)
-        self.read_text = QCheckBox("Read the text in view for a model that cannot see (OCR, offline)")
+        self.read_text = QCheckBox("Read the text in view for a model that cannot see (OCR)")
         self.read_text.setObjectName("readTextInView")
         self.read_text.setChecked(s.read_text_in_view)
         self.read_text.setToolTip(
