@@ -53,6 +53,9 @@ class EchoFilter(Protocol):
 
     def process(self, pcm: np.ndarray, captured_at: float | None = None) -> np.ndarray: ...
 
+    def next_reply(self) -> None:
+        """The next playback is a new reply (judge afresh whether its echo comes back)."""
+
 
 @dataclass(frozen=True)
 class HandsFreeOptions:
@@ -263,6 +266,8 @@ class HandsFree:
             turn = self.engine.current
             assert turn is not None
             self.engine.cancel()  # synchronous: sinks are silent when it returns
+            if self._echo is not None:
+                self._echo.next_reply()
             self._notify(BargeIn(turn.id, event.decided_at_ms, self._clock()))
             carried = self._unheard_audio(turn.id, turn.stored_reply)
         self._notify(event)
@@ -294,6 +299,8 @@ class HandsFree:
         self._captured = event.decided_sample
         self._notify(event)
         image = self._frame_source() if self._frame_source is not None else None
+        if self._echo is not None:
+            self._echo.next_reply()
         turn = self.engine.submit(TurnInput(utterance=utterance, image_jpeg=image, end_of_speech_ms=event.end_of_speech_ms))
         self._last_submitted = (turn.id, utterance)
         self._notify(UtteranceSubmitted(turn.id, event.speech_ms))

@@ -76,8 +76,8 @@ async def check_echo(ctx: CheckContext) -> CheckResult:
         # loaded machine does it unflagged too: PulseAudio grows its buffers after an
         # underrun, and the canceller removed 3.8 dB in CI with no glitch reported
         # (38-62 dB is usual): a room that cannot be cancelled fails twice.
-        why = f"the sound skipped ({take.glitches} glitches)" if take.glitches else "the canceller removed little"
-        ctx.on_progress(f"{NAME}: {why} during the measurement: measuring again...")
+        skipped_note = f" (the sound skipped: {take.glitches} glitches)" if take.glitches else ""
+        ctx.on_progress(f"{NAME}: {result.detail}{skipped_note}: measuring again...")
     return result
 
 

@@ -34,8 +34,10 @@ that also feeds the turn (the user talks while the speaker is silent). AEC3 is n
 
 No echo path (headphones): AEC3 still damps the user's voice while a reply plays (the
 first word said over it was lost), so once :class:`~desktop_app.media.echo_path.EchoPathMonitor`
-finds no echo in the microphone two seconds into a reply, the microphone passes untouched
-until that reply ends; each reply starts cancelled (headphones unplugged between replies).
+finds no echo in the microphone during a reply (2 s of it, at the soonest), the
+microphone passes untouched for the rest of that reply, unless an echo appears. Each
+reply starts cancelled (:meth:`EchoCanceller.next_reply`: headphones unplugged between
+replies), and the guard below does not mute a microphone that hears no echo.
 """
 
 from __future__ import annotations
@@ -174,7 +176,7 @@ class EchoCanceller:
                 _log.info("echo canceller: echo path %s (%s)", self._path.verdict.value, _VERDICTS[self._path.verdict])
             if self._path.verdict is EchoPath.NONE and self.steps_aside:  # headphones: AEC3 only damps
                 cleaned = mic.copy()
-            if self._guard_left > 0:
+            if self._guard_left > 0 and self._path.verdict is not EchoPath.NONE:  # (no echo to leak)
                 cleaned[:] = 0.0
                 self._guard_left = max(0, self._guard_left - FRAME)
             out[offset : offset + FRAME] = cleaned
@@ -221,6 +223,12 @@ class EchoCanceller:
         if not fed:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate(fed).astype(np.float32) / 32768.0
+
+    def next_reply(self) -> None:
+        """The next playback is a new reply (a turn was submitted, or a reply cut): its echo
+        path is judged afresh, cancelled until then. Also when the playback goes silent
+        for two seconds (a caller that does not say)."""
+        self._path.reset()
 
     @property
     def echo_path(self) -> EchoPath:
@@ -296,6 +304,7 @@ def erle_db(near: np.ndarray, cleaned: np.ndarray) -> float:
 _VERDICTS = {
     EchoPath.NONE: "no echo of the reply in the microphone: it passes untouched",
     EchoPath.HEARD: "the reply's echo is in the microphone: cancelled",
+    EchoPath.UNKNOWN: "an echo appeared in the microphone: cancelled again",
 }
 
 

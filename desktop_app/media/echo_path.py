@@ -10,32 +10,37 @@ microphone wherever only the echo is in it.
 :class:`EchoPathMonitor` watches AEC3 while the playback is audible, per 100 ms window of
 the microphone, and keeps one of three verdicts:
 
-* ``UNKNOWN`` (a new canceller) and ``HEARD``: the cancelled microphone is used;
-* ``NONE``: the raw microphone is used until the next reply (AEC3 still runs beside it).
+* ``UNKNOWN`` (each reply starts so) and ``HEARD``: the cancelled microphone is used;
+* ``NONE``: the raw microphone is used (AEC3 still runs beside it).
 
-Evidence, window by window (neither: the user talks and AEC3 leaves it, nothing learnt):
+Evidence, window by window (neither: the user talks and AEC3 leaves it, or the microphone
+delivers zeros, muted: nothing learnt):
 
 * an *echo* window: AEC3 took at least ``ECHO_DB`` off the microphone;
 * a *quiet* window: it took less, and the microphone was at least ``QUIET_BELOW_DB``
-  under the playback, or delivered zeros. A room's echo from a quiet laptop speaker
-  (-34 dB coupling) is still removed by 15-30 dB; a misaligned canceller in a room with
-  echo leaves the microphone loud, so it never reads as quiet.
+  under the playback. A room's echo from a quiet laptop speaker (-34 dB coupling) is
+  still removed by 15-30 dB; a misaligned canceller in a room with echo leaves the
+  microphone loud, so it never reads as quiet.
 
-``NONE`` needs ``NONE_OF`` quiet windows among the last ``WINDOWS`` (2 s of audible
-reply), and the microphone's level in them must not follow the playback's (``FOLLOWS``):
-an echo 44-50 dB under the playback sits at a room's noise floor, AEC3 leaves it, and
-the VAD still heard speech in it (synthetic: it started turns). ``HEARD`` needs
-``HEARD_OF`` echo windows among the last ``RECENT``: the onset of the user's voice
-fools AEC3 for up to four windows (the spikes above), a room's echo lasts as long as
-the reply.
+``NONE`` needs ``NONE_OF`` quiet windows among the last ``WINDOWS`` (2 s of audible reply
+at the soonest), and the microphone's level in them must not follow the playback's
+(``FOLLOWS``, over delays up to 600 ms): an echo 44-50 dB under the playback sits at a
+room's noise floor, AEC3 leaves it, and the VAD still heard speech in it (synthetic: it
+started turns). ``HEARD`` needs ``HEARD_OF`` echo windows among the last ``RECENT``: the
+onset of the user's voice fools AEC3 for up to four windows (the spikes above), a room's
+echo lasts as long as the reply.
 
-``NONE`` holds until the reply ends: a user talking over it fools AEC3 for as long as
-they talk (six of eight windows read as echo in the window on PulseAudio, and their
-words were damped again). Every reply is judged afresh (:meth:`EchoPathMonitor.reset`,
-called by the canceller when playback starts after two silent seconds): the first two
-seconds of each are cancelled. So headphones unplugged between replies cost nothing
-(synthetic: the next reply's echo started no turn); unplugged *during* a reply, its
-echo reaches the microphone raw until it ends.
+While ``NONE``, AEC3's view no longer decides (a user talking over the reply fools it for
+as long as they talk: six of eight windows read as echo in the window on PulseAudio, and
+their words were damped again); the microphone's level does: when it follows the
+playback's, an echo has appeared (the speaker unmuted mid-reply), and the reply is
+cancelled again, 1.2 s after the echo came in a synthetic test: the VAD may have heard
+a barge-in's half second of it by then.
+
+Every reply is judged afresh (:meth:`EchoPathMonitor.reset`): hands-free says when a turn
+is submitted or a reply cut (``EchoCanceller.next_reply``), and two seconds of silent
+playback count as a new reply too. So headphones unplugged between replies cost nothing
+(synthetic: the next reply's echo started no turn).
 """
 
 from __future__ import annotations
@@ -55,10 +60,13 @@ RECENT = 8
 HEARD_OF = 6
 LEVEL_FRAMES = 2  # levels over 20 ms (playback may come in pairs of 10 ms frames)
 ENVELOPE = 150  # the last 3 s of levels, microphone and playback
-MAX_LAG = 20  # an echo comes back within 400 ms (output + input latency + the room)
+MAX_LAG = 30  # an echo comes back within 600 ms (output + input latency + the room; Bluetooth)
+# While NONE, every audible window: has an echo appeared? (Its last second alone, with a
+# higher bar, caught a loud echo sooner, but the onset of the user's voice passed it too.)
+RECHECK = 1
 FOLLOWS = 0.35  # the microphone's level follows the playback's at least this well: an echo
 _FLOOR = 1e-12
-_DIGITAL_SILENCE = 1e-7  # a window's energy: a microphone that delivers zeros (nothing comes back)
+_DIGITAL_SILENCE = 1e-7  # a window's energy: a microphone that delivers zeros (muted: nothing learnt)
 _LEVEL_FLOOR_DB = -100.0
 
 
@@ -87,42 +95,54 @@ class EchoPathMonitor:
         self._mic_levels.clear()
         self._play_levels.clear()
         self._quiet_levels.clear()
-        self._near = self._cleaned = self._played = 0.0
+        self._near = self._cleaned = 0.0
+        self._played = self._played_samples = 0.0
         self._samples = self._frames = 0
-        self._level_mic = self._level_play = 0.0
+        self._level_mic = self._level_play = self._level_play_samples = 0.0
+        self._last_play_level = _LEVEL_FLOOR_DB
+        self._none_windows = 0
 
     def add(self, near: np.ndarray, cleaned: np.ndarray, played: np.ndarray) -> None:
-        """One 10 ms frame: the microphone, AEC3's output for it, the playback handed over with it."""
+        """One 10 ms frame: the microphone, AEC3's output for it, the playback handed over
+        with it (none, one or a few 10 ms frames: playback and microphone callbacks come
+        in bunches; levels are taken over the playback that arrived, not the frame count)."""
         near_power = float(np.mean(np.square(near, dtype=np.float64)))
-        play_power = float(np.mean(np.square(played, dtype=np.float64))) if played.size else 0.0
+        play_energy = float(np.sum(np.square(played, dtype=np.float64))) if played.size else 0.0
         self._level_mic += near_power
-        self._level_play += play_power
+        self._level_play += play_energy
+        self._level_play_samples += played.size
         self._near += near_power * near.size
         self._cleaned += float(np.sum(np.square(cleaned, dtype=np.float64)))
-        self._played += play_power * near.size  # (as energy over the microphone's samples: the two compare)
+        self._played += play_energy
+        self._played_samples += played.size
         self._samples += near.size
         self._frames += 1
         if self._frames % LEVEL_FRAMES == 0:
             self._mic_levels.append(_level_db(self._level_mic / LEVEL_FRAMES))
-            self._play_levels.append(_level_db(self._level_play / LEVEL_FRAMES))
+            if self._level_play_samples:  # (none arrived: the level holds)
+                self._last_play_level = _level_db(self._level_play / self._level_play_samples)
+            self._play_levels.append(self._last_play_level)
             self._quiet_levels.append(False)  # (until its window is judged)
-            self._level_mic = self._level_play = 0.0
+            self._level_mic = self._level_play = self._level_play_samples = 0.0
         if self._frames == WINDOW_FRAMES:
-            self._judge(self._near, self._cleaned, self._played, self._samples)
-            self._near = self._cleaned = self._played = 0.0
+            played_power = self._played / self._played_samples if self._played_samples else 0.0
+            self._judge(self._near, self._cleaned, played_power * self._samples)
+            self._near = self._cleaned = 0.0
+            self._played = self._played_samples = 0.0
             self._samples = self._frames = 0
 
-    def _judge(self, near: float, cleaned: float, played: float, samples: int) -> None:
-        if played < _power_at(AUDIBLE_DB) * samples:
-            return  # nothing audible played: no echo could show
+    def _judge(self, near: float, cleaned: float, played: float) -> None:
+        """``played``: the playback's energy over as many samples as ``near``'s."""
+        if played < _power_at(AUDIBLE_DB) * WINDOW_FRAMES * 160 or near <= _DIGITAL_SILENCE:
+            return  # nothing audible played, or a muted microphone: nothing learnt
         if self.verdict is EchoPath.NONE:
-            return  # until the next reply (see the module's doc)
-        if near > _DIGITAL_SILENCE and 10.0 * np.log10(near / max(cleaned, _FLOOR)) >= ECHO_DB:
+            self._watch_for_echo()
+            return
+        if 10.0 * np.log10(near / max(cleaned, _FLOOR)) >= ECHO_DB:
             self._evidence.append(True)
-        elif near <= _DIGITAL_SILENCE or 10.0 * np.log10(played / near) >= QUIET_BELOW_DB:
+        elif 10.0 * np.log10(played / near) >= QUIET_BELOW_DB:
             self._evidence.append(False)
-            for i in range(1, min(WINDOW_FRAMES // LEVEL_FRAMES, len(self._quiet_levels)) + 1):
-                self._quiet_levels[-i] = True
+            self._mark_quiet()
         else:
             return
         recent = list(self._evidence)[-RECENT:]
@@ -131,27 +151,51 @@ class EchoPathMonitor:
         elif len(self._evidence) == WINDOWS and WINDOWS - sum(self._evidence) >= NONE_OF:
             # Quiet, but an echo at the room's noise floor is still heard by the VAD
             # (synthetic, -44 dB coupling: it started turns): its level follows the reply's.
-            self.follows = _follows(self._mic_levels, self._play_levels, self._quiet_levels)
-            self.verdict = EchoPath.NONE if self.follows < FOLLOWS else EchoPath.HEARD
+            follows = _follows(self._mic_levels, self._play_levels, self._quiet_levels)
+            if follows is not None:
+                self.follows = follows
+                self.verdict = EchoPath.NONE if follows < FOLLOWS else EchoPath.HEARD
+                self._none_windows = 0
+
+    def _watch_for_echo(self) -> None:
+        """No echo path so far in this reply. AEC3's view no longer decides (a user talking
+        over the reply fools it for as long as they talk: six of eight windows read as echo
+        in the window on PulseAudio); the microphone's level does: an echo that appears
+        (the speaker unmuted, headphones unplugged) follows the reply's. Then the reply is
+        cancelled again, and judged afresh."""
+        self._mark_quiet()  # every audible window counts from here
+        self._none_windows += 1
+        if self._none_windows % RECHECK:
+            return
+        follows = _follows(self._mic_levels, self._play_levels, self._quiet_levels)
+        if follows is not None and follows >= FOLLOWS:
+            self.follows = follows
+            self.verdict = EchoPath.UNKNOWN
+            self._evidence.clear()
+
+    def _mark_quiet(self) -> None:
+        for i in range(1, min(WINDOW_FRAMES // LEVEL_FRAMES, len(self._quiet_levels)) + 1):
+            self._quiet_levels[-i] = True
 
 
-def _follows(mic: deque[float], played: deque[float], quiet: deque[bool]) -> float:
+def _follows(mic: deque[float], played: deque[float], quiet: deque[bool]) -> float | None:
     """The best correlation of the microphone's level with the playback's (20 ms levels
-    in dB), over the delays an echo can have (0-400 ms), in the quiet windows only (the
+    in dB), over the delays an echo can have (0-600 ms), in the marked windows only (the
     user's voice would hide an echo at the noise floor). Synthetic, 2-3 s of a reply:
-    0.05-0.11 with no echo, 0.6-0.7 with an echo 44-50 dB under the playback, at the
-    room's noise floor."""
+    0.05-0.13 with no echo, 0.6-0.7 with an echo 44-50 dB under the playback, at the
+    room's noise floor. None: too little to tell (fewer than 20 levels, or levels that
+    do not vary)."""
     x = np.asarray(mic)
     y = np.asarray(played)
     keep = np.asarray(quiet)
     lags = min(MAX_LAG, x.size - 1)
     if lags < 0:
-        return 0.0
+        return None
     # row k: the playback k levels before each microphone level from index ``lags`` on
     shifted = np.lib.stride_tricks.sliding_window_view(y, lags + 1)[:, ::-1].T  # (lags+1, n)
     take = keep[lags:]
     if take.sum() < 20:
-        return 0.0
+        return None
     a = x[lags:][take]
     b = shifted[:, take]
     a = a - a.mean()
@@ -159,7 +203,7 @@ def _follows(mic: deque[float], played: deque[float], quiet: deque[bool]) -> flo
     spread = np.sqrt(np.sum(a * a) * np.sum(b * b, axis=1))
     valid = spread > 1e-6
     if not valid.any():
-        return 0.0
+        return None
     return float(np.max((b @ a)[valid] / spread[valid]))
 
 

@@ -162,6 +162,9 @@ class RecordingEcho:
         self.out.append(cleaned)
         return cleaned
 
+    def next_reply(self) -> None:
+        self.canceller.next_reply()
+
 
 def heard_chunks(events, turn_id: str, played: PlayedMark) -> tuple[str, bool]:
     """The text of the fully produced chunks whose first packet played (Piper packets are

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app.media.audio_file import load_audio
+from desktop_app.media.audio_file import load_audio, write_wav
 from tests.media.pulse import DEVICE, LOUD, SpeakerMonitor, private_pulse, skip_reason
 from tests.speech import first_word_kept, piper_wav, word_error_rate, words
 
@@ -81,9 +81,20 @@ class TalkedOver:
     barge_window: int  # the window at which the interruption began to play
 
 
-def _talk_over_the_reply(room: dict, tmp_path: Path, aiwebcam_cmd: list[str], loud_s: float) -> TalkedOver:
+def _room_noise(tmp_path: Path, seconds: float = 120.0, dbfs: float = -60.0) -> Path:
+    """A quiet room's background for the microphone (real headphones' microphones hear
+    one; a null sink's is digital silence, which tells the canceller nothing)."""
+    rng = np.random.default_rng(7)
+    noise = rng.standard_normal(int(seconds * 16000)) * 10 ** (dbfs / 20)
+    path = tmp_path / "room-noise.wav"
+    write_wav(path, (noise * 32767).astype(np.int16), 16000)
+    return path
+
+
+def _talk_over_the_reply(room: dict, tmp_path: Path, aiwebcam_cmd: list[str], loud_s: float, background: Path | None = None) -> TalkedOver:
     """The app in hands-free: ask for a story, talk over its reply once ``loud_s`` of it
-    has played, wait until the second reply has played to its end."""
+    has played, wait until the second reply has played to its end. ``background`` plays
+    into the microphone all along."""
     data_dir = tmp_path / "data"
     ready = tmp_path / "ready"
     log = tmp_path / "app.log"
@@ -102,6 +113,7 @@ def _talk_over_the_reply(room: dict, tmp_path: Path, aiwebcam_cmd: list[str], lo
     question = piper_wav(QUESTION, lead_silence_s=0.2, tail_silence_s=0.2)
     interruption = piper_wav(INTERRUPTION, lead_silence_s=0.2, tail_silence_s=0.2)
     speaker = SpeakerMonitor(room)
+    noise = subprocess.Popen(["paplay", "--device=micsink", str(background)], env=room) if background else None
     with open(log, "wb") as log_file:
         app = subprocess.Popen([*aiwebcam_cmd, "-v"], env=env, stdout=log_file, stderr=subprocess.STDOUT)
     try:
@@ -125,6 +137,9 @@ def _talk_over_the_reply(room: dict, tmp_path: Path, aiwebcam_cmd: list[str], lo
             app.kill()
             app.wait()
         speaker.stop()
+        if noise is not None:
+            noise.terminate()
+            noise.wait(timeout=10)
     return TalkedOver(_turns(data_dir), log.read_text(errors="replace"), speaker.windows(), barge_window)
 
 
@@ -158,15 +173,15 @@ def test_hands_free_on_speakers_answers_stops_when_talked_over_and_never_interru
 
 
 def test_hands_free_on_headphones_hears_the_first_word_said_over_the_reply(headphones, tmp_path, aiwebcam_cmd):
-    """Headphones: the microphone never hears the reply, so once the canceller has found
-    that (2 s into the reply) it lets the microphone through untouched, and the words
-    said over the reply are heard from the first. (Through AEC3 with nothing to cancel,
-    the first word said over a reply was lost.)"""
-    run = _talk_over_the_reply(headphones, tmp_path, aiwebcam_cmd, loud_s=3.5)
+    """Headphones: the microphone hears the room (-60 dBFS) but never the reply, so once
+    the canceller has found that (2 s of the reply, at the soonest) it lets the
+    microphone through untouched, and the words said over the reply are heard from the
+    first. (Through AEC3 with nothing to cancel, no second turn came in 2 of 2 runs.)"""
+    run = _talk_over_the_reply(headphones, tmp_path, aiwebcam_cmd, loud_s=3.5, background=_room_noise(tmp_path))
     paths = re.findall(r"echo canceller: [\d.]+ s of reply, .*?echo path (\w+)", run.log)
     print(f"turns: {[t['user_text'] for t in run.turns]}; echo path per reply: {paths}")
     assert len(run.turns) == 2, [t["user_text"] for t in run.turns]
     first, second = run.turns
     assert first["interrupted"] and paths[:1] == ["none"]
     assert first_word_kept(INTERRUPTION, second["user_text"]), second["user_text"]
-    assert word_error_rate(INTERRUPTION, second["user_text"]) <= 1 / 7 + 1e-9, second["user_text"]
+    assert word_error_rate(INTERRUPTION, second["user_text"]) <= 2 / 7 + 1e-9, second["user_text"]
