@@ -35,7 +35,7 @@ that also feeds the turn (the user talks while the speaker is silent). AEC3 is n
 No echo path (headphones): AEC3 still damps the user's voice while a reply plays (the
 first word said over it was lost), so once :class:`~desktop_app.media.echo_path.EchoPathMonitor`
 finds no echo in the microphone during a reply (2 s of it, at the soonest), the
-microphone passes untouched for the rest of that reply, unless an echo appears. Each
+microphone passes untouched for the rest of that reply. Each
 reply starts cancelled (:meth:`EchoCanceller.next_reply`: headphones unplugged between
 replies), and the guard below does not mute a microphone that hears no echo.
 """
@@ -304,7 +304,6 @@ def erle_db(near: np.ndarray, cleaned: np.ndarray) -> float:
 _VERDICTS = {
     EchoPath.NONE: "no echo of the reply in the microphone: it passes untouched",
     EchoPath.HEARD: "the reply's echo is in the microphone: cancelled",
-    EchoPath.UNKNOWN: "an echo appeared in the microphone: cancelled again",
 }
 
 

@@ -30,12 +30,12 @@ started turns). ``HEARD`` needs ``HEARD_OF`` echo windows among the last ``RECEN
 onset of the user's voice fools AEC3 for up to four windows (the spikes above), a room's
 echo lasts as long as the reply.
 
-While ``NONE``, AEC3's view no longer decides (a user talking over the reply fools it for
-as long as they talk: six of eight windows read as echo in the window on PulseAudio, and
-their words were damped again); the microphone's level does: when it follows the
-playback's, an echo has appeared (the speaker unmuted mid-reply), and the reply is
-cancelled again, 1.2 s after the echo came in a synthetic test: the VAD may have heard
-a barge-in's half second of it by then.
+``NONE`` holds until the reply ends: a user talking over it fools AEC3 for as long as
+they talk (six of eight windows read as echo in the window on PulseAudio, and their
+words were damped again), and so did a watch on the microphone's level (its correlation
+with the playback's crossed the bar on a user's voice in CI). So a speaker unmuted, or
+headphones unplugged, in the middle of a reply that had no echo until then leave that
+reply's echo uncancelled until it ends.
 
 Every reply is judged afresh (:meth:`EchoPathMonitor.reset`): hands-free says when a turn
 is submitted or a reply cut (``EchoCanceller.next_reply``), and two seconds of silent
@@ -61,9 +61,6 @@ HEARD_OF = 6
 LEVEL_FRAMES = 2  # levels over 20 ms (playback may come in pairs of 10 ms frames)
 ENVELOPE = 150  # the last 3 s of levels, microphone and playback
 MAX_LAG = 30  # an echo comes back within 600 ms (output + input latency + the room; Bluetooth)
-# While NONE, every audible window: has an echo appeared? (Its last second alone, with a
-# higher bar, caught a loud echo sooner, but the onset of the user's voice passed it too.)
-RECHECK = 1
 FOLLOWS = 0.35  # the microphone's level follows the playback's at least this well: an echo
 _FLOOR = 1e-12
 _DIGITAL_SILENCE = 1e-7  # a window's energy: a microphone that delivers zeros (muted: nothing learnt)
@@ -100,7 +97,6 @@ class EchoPathMonitor:
         self._samples = self._frames = 0
         self._level_mic = self._level_play = self._level_play_samples = 0.0
         self._last_play_level = _LEVEL_FLOOR_DB
-        self._none_windows = 0
 
     def add(self, near: np.ndarray, cleaned: np.ndarray, played: np.ndarray) -> None:
         """One 10 ms frame: the microphone, AEC3's output for it, the playback handed over
@@ -136,8 +132,7 @@ class EchoPathMonitor:
         if played < _power_at(AUDIBLE_DB) * WINDOW_FRAMES * 160 or near <= _DIGITAL_SILENCE:
             return  # nothing audible played, or a muted microphone: nothing learnt
         if self.verdict is EchoPath.NONE:
-            self._watch_for_echo()
-            return
+            return  # until the next reply (see the module's doc)
         if 10.0 * np.log10(near / max(cleaned, _FLOOR)) >= ECHO_DB:
             self._evidence.append(True)
         elif 10.0 * np.log10(played / near) >= QUIET_BELOW_DB:
@@ -155,24 +150,7 @@ class EchoPathMonitor:
             if follows is not None:
                 self.follows = follows
                 self.verdict = EchoPath.NONE if follows < FOLLOWS else EchoPath.HEARD
-                self._none_windows = 0
-
-    def _watch_for_echo(self) -> None:
-        """No echo path so far in this reply. AEC3's view no longer decides (a user talking
-        over the reply fools it for as long as they talk: six of eight windows read as echo
-        in the window on PulseAudio); the microphone's level does: an echo that appears
-        (the speaker unmuted, headphones unplugged) follows the reply's. Then the reply is
-        cancelled again, and judged afresh."""
-        self._mark_quiet()  # every audible window counts from here
-        self._none_windows += 1
-        if self._none_windows % RECHECK:
-            return
-        follows = _follows(self._mic_levels, self._play_levels, self._quiet_levels)
-        if follows is not None and follows >= FOLLOWS:
-            self.follows = follows
-            self.verdict = EchoPath.UNKNOWN
-            self._evidence.clear()
-
+        
     def _mark_quiet(self) -> None:
         for i in range(1, min(WINDOW_FRAMES // LEVEL_FRAMES, len(self._quiet_levels)) + 1):
             self._quiet_levels[-i] = True
