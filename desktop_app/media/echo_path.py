@@ -101,7 +101,10 @@ class EchoPathMonitor:
     def add(self, near: np.ndarray, cleaned: np.ndarray, played: np.ndarray) -> None:
         """One 10 ms frame: the microphone, AEC3's output for it, the playback handed over
         with it (none, one or a few 10 ms frames: playback and microphone callbacks come
-        in bunches; levels are taken over the playback that arrived, not the frame count)."""
+        in bunches; levels are taken over the playback that arrived, not the frame count).
+        Nothing to do once this reply is judged to have no echo path: that holds until reset."""
+        if self.verdict is EchoPath.NONE:
+            return
         near_power = float(np.mean(np.square(near, dtype=np.float64)))
         play_energy = float(np.sum(np.square(played, dtype=np.float64))) if played.size else 0.0
         self._level_mic += near_power
@@ -131,8 +134,6 @@ class EchoPathMonitor:
         """``played``: the playback's energy over as many samples as ``near``'s."""
         if played < _power_at(AUDIBLE_DB) * WINDOW_FRAMES * 160 or near <= _DIGITAL_SILENCE:
             return  # nothing audible played, or a muted microphone: nothing learnt
-        if self.verdict is EchoPath.NONE:
-            return  # until the next reply (see the module's doc)
         if 10.0 * np.log10(near / max(cleaned, _FLOOR)) >= ECHO_DB:
             self._evidence.append(True)
         elif 10.0 * np.log10(played / near) >= QUIET_BELOW_DB:
