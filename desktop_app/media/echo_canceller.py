@@ -244,6 +244,8 @@ class EchoCanceller:
         a slip but a stream that started or stopped on its own (the speaker sleeping): left
         to AEC3, as before."""
         skew = self._skipped_reverse - self._skipped_capture
+        if not skew:  # (also every frame while not bypassed: both are 0)
+            return
         self._skipped_reverse = self._skipped_capture = 0
         if abs(skew) > _MAX_SKEW_FRAMES:
             return
