@@ -104,10 +104,13 @@ class EchoCanceller:
         self._near = np.zeros(0, dtype=np.float32)
         self._bypass = RATE * bypass_ms // 1000
         self._quiet = max(self._idle, self._bypass)  # playback samples of silence seen in a row
-        # Frames the module did not get while bypassed, playback and microphone: they must
-        # match when it is fed again (_rebalance), or AEC3 sees the echo move by 10 ms.
+        # Frames the module did not get while bypassed, playback and microphone, and the
+        # time the first of each was due: the time each side skipped must match when it is
+        # fed again (_rebalance), or AEC3 sees the echo move by 10 ms.
         self._skipped_reverse = 0
         self._skipped_capture = 0
+        self._reverse_skipped_from: float | None = None  # the first skipped playback frame's stamp
+        self._capture_skipped_from: float | None = None  # the first skipped microphone frame's end
         self._guard_left = 0
         self.guard_windows = 0  # how many times the guard opened (for tests and logs)
         # Audible playback dropped before the canceller got it (the silence a speaker plays
@@ -167,6 +170,8 @@ class EchoCanceller:
             played = self._feed_reverse(frame_end)
             mic = near[offset : offset + FRAME]
             if self._quiet >= self._bypass:  # no echo to remove: the microphone as it is
+                if not self._skipped_capture:
+                    self._capture_skipped_from = frame_end
                 self._skipped_capture += 1
                 out[offset : offset + FRAME] = mic
                 continue
@@ -221,38 +226,48 @@ class EchoCanceller:
         returns them (float, empty when none were due)."""
         fed = []
         while self._reverse and (until is None or self._reverse[0][1] <= until):
-            samples, _stamp = self._reverse.popleft()
+            samples, stamp = self._reverse.popleft()
             self._watch_start(samples)
             if self._quiet < self._bypass:
-                self._rebalance()
+                if self._skipped_reverse or self._skipped_capture:
+                    self._rebalance(stamp, until)
                 self._apm.process_reverse_stream(rtc.AudioFrame(samples.tobytes(), RATE, 1, FRAME))
             else:
+                if not self._skipped_reverse:
+                    self._reverse_skipped_from = stamp
                 self._skipped_reverse += 1
             fed.append(samples)
         if not fed:
             return np.zeros(0, dtype=np.float32)
         return np.concatenate(fed).astype(np.float32) / 32768.0
 
-    def _rebalance(self) -> None:
-        """Before the module is fed again after a bypass: give it silence on the side that
-        skipped more frames, so playback and microphone keep the alignment they had.
+    def _rebalance(self, stamp: float, until: float | None) -> None:
+        """Before the module is fed again after a bypass (playback frame ``stamp``, for the
+        microphone frame ending at ``until``): give it silence on the side that skipped
+        less time, so playback and microphone keep the alignment they had.
 
         A bypass starts and ends between the playback frames due for one microphone frame,
-        so the two counts differ by a frame now and then. AEC3 took that 10 ms for a new
+        so the two sides skip 10 ms more or less now and then. AEC3 took that for a new
         echo path, and the next reply's echo leaked: 0-6 dB removed for its first 1.5 s
-        instead of 50 (tests/media/test_echo_canceller.py). A larger difference is not such
-        a slip but a stream that started or stopped on its own (the speaker sleeping): left
-        to AEC3, as before."""
-        skew = self._skipped_reverse - self._skipped_capture
-        if not skew:  # (also every frame while not bypassed: both are 0)
-            return
+        instead of 50 (tests/media/test_echo_canceller.py). Time, not frames: a speaker
+        callback or a microphone block lost in the pause is time that passed on that side
+        (counted as frames, it shifted AEC3 by 20 ms and the echo leaked, 1-20 dB). A
+        larger difference is a stream that started or stopped on its own: left to AEC3."""
+        reverse = self._skipped_reverse
+        if reverse and self._reverse_skipped_from is not None:
+            reverse = round((stamp - self._reverse_skipped_from) * RATE / FRAME)
+        capture = self._skipped_capture
+        if capture and until is not None and self._capture_skipped_from is not None:
+            capture = round((until - self._capture_skipped_from) * RATE / FRAME)
         self._skipped_reverse = self._skipped_capture = 0
+        self._reverse_skipped_from = self._capture_skipped_from = None
+        skew = reverse - capture
         if abs(skew) > _MAX_SKEW_FRAMES:
             return
         silent = np.zeros(FRAME, dtype=np.int16).tobytes()
-        for _ in range(skew):  # more playback than microphone skipped: that playback, as silence
+        for _ in range(skew):  # more playback time skipped: that playback, as silence
             self._apm.process_reverse_stream(rtc.AudioFrame(silent, RATE, 1, FRAME))
-        for _ in range(-skew):  # more microphone skipped: that microphone, as silence
+        for _ in range(-skew):  # more microphone time skipped: that microphone, as silence
             self._apm.process_stream(rtc.AudioFrame(silent, RATE, 1, FRAME))
 
     def next_reply(self) -> None:

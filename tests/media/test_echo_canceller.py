@@ -169,27 +169,31 @@ def test_a_burst_of_late_microphone_blocks_keeps_the_echo_aligned():
     assert erle >= 20.0
 
 
+@pytest.mark.parametrize("lost_speaker_block", [False, True])
 @pytest.mark.parametrize("pause_ms", [700, 710, 720, 730])
-def test_the_reply_after_a_bypassed_pause_is_cancelled_from_its_start(pause_ms):
+def test_the_reply_after_a_bypassed_pause_is_cancelled_from_its_start(pause_ms, lost_speaker_block):
     """Playback silent for longer than the bypass (500 ms: the module is not called), then
     a reply again, the speaker's 20 ms blocks and the microphone's 10 ms frames in every
-    phase. The module must get as many playback frames as microphone frames across the
-    bypass, or it sees the echo move by 10 ms: the reply's first 1.5 s then kept its echo
-    (0-6 dB removed instead of 50), long enough to start a turn."""
+    phase. Across the bypass the module must be given as much playback time as microphone
+    time, or it sees the echo move by 10 ms: the reply's first 1.5 s then kept its echo
+    (0-6 dB removed instead of 50), long enough to start a turn. A speaker callback lost in
+    the pause is time that passed all the same (matched by frames, not time: 16 dB)."""
     reply = reply_audio()
     played = np.concatenate([reply, silence(pause_ms / 1000), reply])
     mic = room_echo(played, 60, 0.5, 0.1) + noise_floor(played.size)
+    lost = (reply.size + 300 * 16) // 320 if lost_speaker_block else None  # 300 ms into the pause
     canceller = EchoCanceller(guard_ms=0)
     out = []
     for i, offset in enumerate(range(0, mic.size, 320)):
-        canceller.push_playback(played[offset : offset + 320], RATE, played_at=i * 0.02)
+        if i != lost:
+            canceller.push_playback(played[offset : offset + 320], RATE, played_at=i * 0.02)
         out.append(canceller.process(mic[offset : offset + 320], captured_at=(i + 1) * 0.02))
     cleaned = np.concatenate(out)
     speech = np.flatnonzero(np.abs(reply) > 0.01)
     second = reply.size + int(pause_ms * RATE / 1000) + speech[0]
     start = slice(second, second + int(1.5 * RATE))
     erle = erle_db(mic[start], cleaned[start])
-    print(f"\nERLE over the first 1.5 s of the reply after a {pause_ms} ms pause: {erle:.1f} dB")
+    print(f"\nERLE over the first 1.5 s of the reply after a {pause_ms} ms pause (a speaker block lost: {lost_speaker_block}): {erle:.1f} dB")
     assert erle >= 20.0
 
 
