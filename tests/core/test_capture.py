@@ -178,6 +178,26 @@ async def test_a_release_after_a_transcribed_pause_does_not_wait_for_the_tail(en
     assert word_error_rate(PHRASES[1], turn.user_text) <= 0.3, turn.user_text
 
 
+async def test_a_pause_while_the_key_is_held_is_transcribed_after_a_tenth_of_a_second(engine):
+    """The user stops talking but still holds the key (they let go ~0.3 s later): the pause
+    is heard by the streaming VAD after ~100 ms of silence, transcribed, and the reply
+    begun on it, so the release finds it under way. The utterance's own checks need
+    200 ms of silence: with the 180 ms fed here they never hear this pause."""
+    capture = SpeechCapture(engine)
+    await feed(capture, silence(0.3))
+    capture.press()
+    await feed(capture, trim(speech_pcm(PHRASES[2])))
+    await feed(capture, silence(0.18))  # then no more audio: only the pause already heard can settle it
+    for _ in range(200):
+        if capture._utterance.settled:
+            break
+        await asyncio.sleep(0.05)
+    assert capture._utterance.settled, "the pause was not transcribed"
+    assert word_error_rate(PHRASES[2], capture._utterance.text) <= 0.34, capture._utterance.text
+    turn = await turn_of(capture)
+    assert turn is not None and turn.metrics.reply_prepared_ms is not None  # the reply begun at the pause was used
+
+
 async def test_a_short_word_after_a_transcribed_pause_is_waited_for(engine):
     """The pause was transcribed, then the user adds a short word and lets go as it ends.
     Too short for the utterance's checks to call it speech (they need 250 ms), yet it is

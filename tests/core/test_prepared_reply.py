@@ -71,11 +71,14 @@ async def test_a_pause_before_the_release_begins_the_reply_the_turn_takes_over(e
     log = StreamLog(engine.backends.llm)
     events, sink = recorded(engine)
     capture = await press_and_pause(engine, "What is the capital of France?", 1.2)
-    assert len(log.prompts) == 1, log.prompts  # begun in the pause, before the release
+    # begun in the pause, before the release (a shorter pause inside the question, a
+    # plosive's closure, may have begun and dropped one before: then it is not the last)
+    begun = len(log.prompts)
+    assert begun >= 1 and all(log.ended[: begun - 1]), log.prompts
     turn = await turn_of(capture)
     assert turn is not None and turn.user_text
     assert turn.metrics.reply_prepared_ms is not None and turn.metrics.reply_prepared_ms > 0, turn.metrics
-    assert len(log.prompts) == 1 and log.prompts[0].endswith(turn.user_text), log.prompts  # asked once
+    assert len(log.prompts) == begun and log.prompts[-1].endswith(turn.user_text), log.prompts  # not asked again
     assert turn.reply_text and "".join(e.text for e in events if isinstance(e, ReplyDelta)) == turn.reply_text
     assert sink.audio_ms > 0 and turn.metrics.audio_ms == sink.audio_ms
     assert [t.reply_text for t in engine.conversation.turns] == [turn.reply_text]
@@ -86,10 +89,11 @@ async def test_speech_after_the_pause_stops_the_begun_reply(engine):
     log = StreamLog(engine.backends.llm)
     events, sink = recorded(engine)
     capture = await press_and_pause(engine, "Tell me about Paris.", 1.0)
-    assert len(log.prompts) == 1, log.prompts
-    begun_on = log.prompts[0]
+    begun = len(log.prompts)  # (a pause inside the sentence, "about | Paris", may have begun one too)
+    assert begun >= 1 and "paris" in log.prompts[-1].lower(), log.prompts
+    begun_on = log.prompts[-1]
     await feed(capture, np.concatenate([speech_pcm("And what about Rome?"), silence(0.3)]))
-    assert log.ended[0], "the reply begun on the first sentence was not stopped when the user went on"
+    assert all(log.ended[:begun]), "the reply begun on the first sentence was not stopped when the user went on"
     turn = await turn_of(capture)
     assert turn is not None and "rome" in turn.user_text.lower(), turn.user_text
     assert log.prompts[-1].endswith(turn.user_text) and log.prompts[-1] != begun_on
@@ -105,13 +109,13 @@ async def test_a_dropped_press_stops_the_begun_reply_and_leaves_nothing(engine):
     log = StreamLog(engine.backends.llm)
     events, sink = recorded(engine)
     capture = await press_and_pause(engine, "What time is it in Tokyo?", 1.0)
-    assert len(log.prompts) == 1, log.prompts
+    assert len(log.prompts) >= 1, log.prompts
     assert capture.discard()
     for _ in range(100):  # the model stops at its next token
-        if log.ended[0]:
+        if all(log.ended):
             break
         await asyncio.sleep(0.02)
-    assert log.ended[0]
+    assert all(log.ended)
     await asyncio.sleep(0.3)
     assert not [e for e in events if isinstance(e, (ReplyDelta, AudioPacket))]
     assert sink.audio_ms == 0 and not engine.conversation.turns and engine.current is None
@@ -158,7 +162,8 @@ async def test_the_view_read_again_with_the_same_text_keeps_the_begun_reply(engi
     await feed(capture, silence(0.2))
     assert capture.press()
     await feed(capture, np.concatenate([speech_pcm("What does the screen say?"), silence(1.2)]))
-    assert len(log.prompts) == 1, log.prompts
+    begun = len(log.prompts)  # (more than one when a pause inside the question began one too)
+    assert begun >= 1 and all(log.ended[: begun - 1]), log.prompts
     engine.glance(jpeg(error_screen(), quality=84))  # the same text, other bytes
     for _ in range(3000):
         if engine.last_reading is not first:
@@ -167,4 +172,4 @@ async def test_the_view_read_again_with_the_same_text_keeps_the_begun_reply(engi
     assert engine.last_reading is not first and engine.last_reading.text == first.text
     turn = await turn_of(capture)
     assert turn is not None and turn.view is not None and turn.view.text == first.text
-    assert turn.metrics.reply_prepared_ms is not None and len(log.prompts) == 1, log.prompts
+    assert turn.metrics.reply_prepared_ms is not None and len(log.prompts) == begun, log.prompts

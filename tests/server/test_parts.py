@@ -174,3 +174,25 @@ def test_ice_host_restriction_patches_aioice_and_undoes_it():
     finally:
         restrict_ice_host_addresses(None)
     assert aioice.ice.get_host_addresses is original
+
+
+@pytest.mark.parametrize("size, expected", [((1280, 720), (1024, 576)), ((720, 1280), (576, 1024)), ((640, 480), (640, 480))])
+def test_a_browser_frame_becomes_a_jpeg_no_larger_than_the_models_side(size, expected):
+    """Scaled while converted from YUV (on the release's critical path): the aspect is
+    kept, and so is the picture: a white box on the left stays white, the rest dark."""
+    import io
+
+    from PIL import Image
+
+    from desktop_app.server.session import _frame_to_jpeg
+
+    width, height = size
+    rgb = np.full((height, width, 3), 20, dtype=np.uint8)
+    rgb[height // 4 : height // 2, width // 8 : width // 4] = 235
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    with Image.open(io.BytesIO(_frame_to_jpeg(frame))) as img:
+        assert img.format == "JPEG" and img.size == expected
+        pixels = np.asarray(img.convert("L"), dtype=np.float32)
+    w, h = expected
+    assert pixels[h * 3 // 8, w * 3 // 16] > 200  # inside the box
+    assert pixels[h * 3 // 4, w * 3 // 4] < 50  # outside it
