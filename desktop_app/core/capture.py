@@ -54,7 +54,7 @@ import numpy as np
 from desktop_app.core.engine import Engine
 from desktop_app.core.hands_free import EchoFilter, HandsFree, HandsFreeEvent, HandsFreeOptions
 from desktop_app.core.metrics import now_ms
-from desktop_app.core.ports import SAMPLE_RATE
+from desktop_app.core.ports import SAMPLE_RATE, VoiceActivity
 from desktop_app.core.turn import Turn, TurnInput
 from desktop_app.core.turn_detector import TurnDetector, TurnDetectorConfig
 from desktop_app.core.utterance import Utterance
@@ -217,7 +217,7 @@ class SpeechCapture:
         self._engine.cancel()  # talking interrupts the reply, even its still-queued audio
         self._utterance = self._engine.start_utterance()
         pause_ms = self.options.transcribe_pause_ms
-        self._pauses = None if pause_ms is None else _PauseWatch(self._engine, self._utterance, pause_ms)
+        self._pauses = None if pause_ms is None else _PauseWatch(self._engine.backends.vad, self._utterance, pause_ms)
         pre_roll = list(self._pre_roll)
         self._pre_roll.clear()
         self._pre_roll_samples = 0
@@ -415,9 +415,9 @@ class _PauseWatch:
 
     _NEVER_MS = 24 * 3600 * 1000  # the detector's own end of speech: the release decides
 
-    def __init__(self, engine: Engine, utterance: Utterance, pause_ms: int) -> None:
+    def __init__(self, vad: VoiceActivity, utterance: Utterance, pause_ms: int) -> None:
         config = TurnDetectorConfig(pause_ms=self._NEVER_MS, pre_roll_ms=0, history_ms=100)
-        self._detector = TurnDetector(engine.backends.vad, config)
+        self._detector = TurnDetector(vad, config)
         self._utterance = utterance
         self._pause_ms = pause_ms
         self._told = -1  # the speech end whose pause the utterance was told of

@@ -74,6 +74,11 @@ _MAX_INCOMING_S = 5.0
 _MAX_SKEW_FRAMES = 4  # playback and microphone frames skipped in a bypass: beyond this, not a slip
 
 
+def _silence() -> rtc.AudioFrame:
+    """One 10 ms frame of silence for the module (its warm-up, a bypass's rebalance)."""
+    return rtc.AudioFrame(bytes(2 * FRAME), RATE, 1, FRAME)
+
+
 class EchoCanceller:
     steps_aside = True  # False: AEC3's output even with no echo path (benchmarks/echo_path.py)
 
@@ -125,10 +130,9 @@ class EchoCanceller:
         frames (tests/media/test_echo_canceller.py, AMD EPYC: the first reply's echo 48 dB
         quieter with it, 37 without; 500 ms gave 53 dB, but the user's words spoken over
         the reply were no longer all heard)."""
-        silent = np.zeros(FRAME, dtype=np.int16).tobytes()
         for _ in range(frames):
-            self._apm.process_reverse_stream(rtc.AudioFrame(silent, RATE, 1, FRAME))
-            self._apm.process_stream(rtc.AudioFrame(silent, RATE, 1, FRAME))
+            self._apm.process_reverse_stream(_silence())
+            self._apm.process_stream(_silence())
 
     # ---- playback side (any thread) -------------------------------------------------
 
@@ -264,11 +268,10 @@ class EchoCanceller:
         skew = reverse - capture
         if abs(skew) > _MAX_SKEW_FRAMES:
             return
-        silent = np.zeros(FRAME, dtype=np.int16).tobytes()
         for _ in range(skew):  # more playback time skipped: that playback, as silence
-            self._apm.process_reverse_stream(rtc.AudioFrame(silent, RATE, 1, FRAME))
+            self._apm.process_reverse_stream(_silence())
         for _ in range(-skew):  # more microphone time skipped: that microphone, as silence
-            self._apm.process_stream(rtc.AudioFrame(silent, RATE, 1, FRAME))
+            self._apm.process_stream(_silence())
 
     def next_reply(self) -> None:
         """The next playback is a new reply (a turn was submitted, or a reply cut): its echo
