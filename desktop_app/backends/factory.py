@@ -10,6 +10,7 @@ from desktop_app.config import AppPaths, Settings
 from desktop_app.core.sight import system_prompt as sight_prompt
 from desktop_app.core.turn import Backends
 from desktop_app.errors import ConfigError
+from desktop_app.blas_threads import one_blas_thread
 from desktop_app.malloc_arenas import free_memory_after_turns, limit_malloc_arenas
 
 
@@ -96,6 +97,7 @@ def make_reader(settings: Settings):
 
 def make_backends(settings: Settings, paths: AppPaths, progress: Progress | None = None) -> Backends:
     limit_malloc_arenas()  # before the model threads start (every face builds its backends here)
+    one_blas_thread()
     return Backends(
         asr=make_asr(settings, paths, progress),
         llm=make_llm(settings, paths, progress),
