@@ -86,6 +86,15 @@ MONITOR_JS = """
 """
 
 
+# The page uses ``source`` and its video sender sends a track whose label passes ``test``
+# (a page script; format it with both).
+SENDER_SENDS = """() => {{
+  const state = window.aiwebcam.state;
+  const label = state.videoSender && state.videoSender.track ? state.videoSender.track.label : "";
+  return state.source === "{source}" && label !== "" && {test};
+}}"""
+
+
 def driver_work_dir(prefix: str) -> Path:
     """A fresh folder for a driver's run; the app's data and config go in it (unless the
     environment already says where)."""
@@ -702,11 +711,13 @@ async def main() -> int:
 
                     out["camera"] = await new_frames()
                     await page.click("#use-screen")
-                    await page.wait_for_function("() => window.aiwebcam.state.source === 'screen'", timeout=30000)
+                    # The page shows the new source at once and swaps the sender's track after
+                    # (replaceTrack resolves later on a busy machine): wait for the sender.
+                    await page.wait_for_function(SENDER_SENDS.format(source="screen", test="label.startsWith('screen')"), timeout=30000)
                     out["screen_track"] = await page.evaluate("window.aiwebcam.state.videoSender.track.label")
                     out["screen"] = await new_frames()
                     await page.click("#use-camera")
-                    await page.wait_for_function("() => window.aiwebcam.state.source === 'camera'", timeout=30000)
+                    await page.wait_for_function(SENDER_SENDS.format(source="camera", test="!label.startsWith('screen')"), timeout=30000)
                     out["camera_track"] = await page.evaluate("window.aiwebcam.state.videoSender.track.label")
                     out["screen_track_stopped"] = await page.evaluate("window.aiwebcam.state.screen === null")
                     out["camera_again"] = await new_frames()
