@@ -16,18 +16,12 @@ numpy loaded, whatever the import order. An ``OPENBLAS_NUM_THREADS`` set by the 
 
 from __future__ import annotations
 
-import logging
 import os
-
-log = logging.getLogger(__name__)
 
 
 def one_blas_thread() -> None:
     if os.environ.get("OPENBLAS_NUM_THREADS"):
         return  # the user chose
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # a dependency, but a missing one must not stop the app
-        log.warning("threadpoolctl is missing: numpy's BLAS keeps one thread per core")
-        return
+    from threadpoolctl import threadpool_limits
+
     threadpool_limits(limits=1, user_api="blas")

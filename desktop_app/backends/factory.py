@@ -5,12 +5,12 @@ from __future__ import annotations
 from desktop_app.backends.asr.base import SpeechRecognizer
 from desktop_app.backends.llm.base import ChatModel
 from desktop_app.backends.tts.base import SpeechSynthesizer
+from desktop_app.blas_threads import one_blas_thread
 from desktop_app.bundled_models import Progress
 from desktop_app.config import AppPaths, Settings
 from desktop_app.core.sight import system_prompt as sight_prompt
 from desktop_app.core.turn import Backends
 from desktop_app.errors import ConfigError
-from desktop_app.blas_threads import one_blas_thread
 from desktop_app.malloc_arenas import free_memory_after_turns, limit_malloc_arenas
 
 

@@ -45,6 +45,7 @@ async def test_the_voice_starts_at_once():
     onset_ms = int(np.flatnonzero(rms > 0.01)[0]) * 10
     assert onset_ms <= 20, onset_ms  # (Opus's own look-ahead delays it a few ms)
 
+
 def test_the_voices_pool_waits_asleep():
     """Piper synthesizes while llama.cpp decodes: its onnxruntime pool must not spin on a
     core between operators (llama.cpp fell from 13.6 to 7.9 tokens/s when it did)."""
