@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 QUESTION = "What is the capital of France?"
 LEAD_SILENCE_S = 3.0
+WORD_MS = 220  # a spoken word's length, at the least (the Piper voice: 267-271 ms a word)
 LEVEL = 0.01  # RMS in [0, 1]: above this the page is playing the reply's voice
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -512,17 +513,18 @@ async def scenario_barge_in(page, server, out: dict, shots: Path) -> None:
     # interrupt: the story must have that much left to say. The test model (SmolLM2
     # 135M, sampled) sometimes ends a "long story" after one sentence; ask again then
     # (CI once got four short ones in a row: up to eight tries).
+    tries: list[str] = []
     for attempt in range(1, 9):
         turns_before = len(session.engine.conversation.turns)
         users_before = len(await user_texts(page))
         start = await page_now(page)
-        story = await story_with_time_left(page, session, (LEAD_SILENCE_S + 1.5) * 1000)
+        story = await story_with_time_left(page, session, (LEAD_SILENCE_S + 1.5) * 1000, tries)
         if story is not None:
             break
-        log(f"barge_in: story {attempt} was too short to talk over; asking again")
+        log(f"barge_in: story {attempt} was too short to talk over ({tries[-1]}); asking again")
         await wait_quiet(page)
     else:
-        raise AssertionError("the model never wrote a story long enough to talk over")
+        raise AssertionError(f"the model never wrote a story long enough to talk over: {tries}")
     out["story_attempts"] = attempt
     out["reply_was_playing"] = await wait_level(page, True, start, timeout_s=10) is not None
     log("barge_in: the story plays")
@@ -561,19 +563,28 @@ async def scenario_barge_in(page, server, out: dict, shots: Path) -> None:
     out["page_bargeins"] = len(await page.evaluate("window.aiwebcam.bargeIns"))
 
 
-async def story_with_time_left(page, session, left_ms: float):
+async def story_with_time_left(page, session, left_ms: float, tries: list[str]):
     """Ask for a long story; the turn once half a second of it has gone out with at least
-    ``left_ms`` more already synthesized (None: the reply ended with less)."""
+    ``left_ms`` more already synthesized (None: the reply ended with less; why is
+    appended to ``tries``)."""
     previous = session.engine.current
     await type_message(page, "Tell me a long story about a brave knight who fights a dragon.")
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         story, played = session.engine.current, session.audio_track.played
         if story is not previous and played is not None and played.turn_id == story.id and played.sequence >= 25:
-            left = story.metrics.audio_ms - (played.sequence + 1) * 20
-            if left >= left_ms:
+            played_ms = (played.sequence + 1) * 20
+            left = story.metrics.audio_ms - played_ms
+            # Audio synthesized ahead, or words written ahead (counted at WORD_MS each;
+            # a lower bound): on a loaded machine Piper may keep only a sentence or two ahead
+            # of the voice while the model still writes the rest.
+            if max(left, len(story.reply_text.split()) * WORD_MS - played_ms) >= left_ms:
                 return story
             if story.done:
+                tries.append(
+                    f"{len(story.reply_text.split())} words, {story.metrics.audio_ms:.0f} ms of audio, {left:.0f} ms left"
+                    f" at packet {played.sequence}, interrupted={story.interrupted}"
+                )
                 return None
         await asyncio.sleep(0.05)
     raise TimeoutError("the story never played")
