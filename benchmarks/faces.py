@@ -255,7 +255,7 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle
                   f"(app: asr {metrics.get('asr_ms')}, ttft {metrics.get('llm_ttft_ms')}, "
                   f"first chunk {metrics.get('first_chunk_ms')}, v2v {metrics.get('v2v_ms')}, "
                   f"reply begun {metrics.get('reply_prepared_ms')} ms early)", file=sys.stderr)  # fmt: skip
-            _wait(lambda: speaker.quiet_for_s() >= quiet_s, 300, "the reply to end", app)
+            _wait(lambda: speaker.quiet_since_s(first) >= quiet_s, 300, "the reply to end", app)
     result = {"heard_ms": percentiles(samples), "turns": len(samples), "lost_presses": lost, "samples_ms": [round(s) for s in samples]}
     result["heard"] = heard
     if idle is not None:

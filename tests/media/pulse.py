@@ -237,6 +237,19 @@ class SpeakerMonitor:
         total = self.windows().size
         return (total - 1 - loud[-1]) * 0.1 if loud.size else total * 0.1
 
+    def quiet_since_s(self, sample: int) -> float:
+        """How long the speaker has been silent after a sound that began at ``sample``
+        (``first_loud_after``), counting only whole 100 ms windows that have arrived.
+
+        Not :meth:`quiet_for_s`: right after a reply's first loud 10 ms, the 100 ms
+        window that holds it is not whole yet, so that counted the silence since the
+        reply before, and a benchmark played its next question over the reply's start."""
+        windows = self.windows()
+        start = sample // 1600
+        loud = np.flatnonzero(windows[start:] > LOUD)
+        last = start + int(loud[-1]) if loud.size else start
+        return max(0, windows.size - 1 - last) * 0.1
+
     def stop(self) -> None:
         self._proc.terminate()
         self._proc.wait(timeout=10)

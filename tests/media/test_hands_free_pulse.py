@@ -132,8 +132,12 @@ def _talk_over_the_reply(
         subprocess.run(["paplay", "--device=micsink", str(interruption)], env=room, check=True, timeout=60)
 
         _wait(lambda: len(_turns(data_dir)) >= 2, 180, "the second turn", app, log)
-        # the second reply plays to its end, echo and all, without stopping itself
-        _wait(lambda: speaker.quiet_for_s() >= 3.0, 180, "the second reply to finish playing", app, log)
+        # the second reply plays to its end, echo and all, without stopping itself (heard
+        # first: the turn is stored before its reply sounds)
+        after = speaker.samples
+        _wait(lambda: speaker.first_loud_after(after) is not None, 180, "the second reply", app, log)
+        second_reply = speaker.first_loud_after(after)
+        _wait(lambda: speaker.quiet_since_s(second_reply) >= 3.0, 180, "the second reply to finish playing", app, log)
     finally:
         app.send_signal(signal.SIGTERM)
         try:
