@@ -24,6 +24,13 @@ def jpeg_data_url(jpeg: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
+def cut_off(reply: str) -> str:
+    """A reply the user stopped (or an error cut), as the model is given it: the words
+    that were delivered, trailing off. A bracketed note ("[interrupted by the user]") was
+    copied into later replies by small models, and the voice read it aloud."""
+    return reply.rstrip().rstrip(".!?,;:") + "…"
+
+
 @dataclass
 class TurnRecord:
     user_text: str
@@ -66,7 +73,8 @@ class Conversation:
         or that the model cannot see it) goes before the words. Earlier turns are text: what
         was said, with the note it was sent with (so the prompt an embedded model has in its
         cache stays a prefix of the next one: dropping the note made llama.cpp evaluate the
-        last exchange again every turn, ~1 s on 2 cores), and what was delivered back.
+        last exchange again every turn, ~1 s on 2 cores), and what was delivered back
+        (trailing off when it was cut short: :func:`cut_off`).
         Failed turns with no reply are left out.
         """
         messages: list[dict[str, Any]] = []
@@ -76,9 +84,7 @@ class Conversation:
             if not turn.reply_text:
                 continue
             messages.append({"role": "user", "content": with_note(turn.view_note, turn.user_text)})
-            reply = turn.reply_text
-            if turn.interrupted:
-                reply += " [cut short by an error]" if turn.error else " [interrupted by the user]"
+            reply = cut_off(turn.reply_text) if turn.interrupted else turn.reply_text
             messages.append({"role": "assistant", "content": reply})
         text = user_content(user_text, view)
         if image_jpeg:
