@@ -296,6 +296,7 @@ class HandsFree:
             return
         self._utterance = None
         utterance.feed(self._detector.audio_since(self._captured, event.decided_sample))
+        utterance.speech_ended(event.end_sample - self._origin)
         self._captured = event.decided_sample
         self._notify(event)
         image = self._frame_source() if self._frame_source is not None else None

@@ -76,6 +76,7 @@ class Utterance:
         self._announced = ""
         self._finished = False
         self._pause_at: int | None = None  # a pause the caller heard (speech end, samples)
+        self._ended_at: int | None = None  # where the caller's detector ended the speech
 
     # ---- input ----------------------------------------------------------------------
 
@@ -102,6 +103,16 @@ class Utterance:
         self._pause_at = speech_end
         if self._job is None or self._job.done():
             self._job = asyncio.create_task(self._step(final=False))
+
+    def speech_ended(self, speech_end: int) -> None:
+        """The caller's voice-activity detector ends the turn: the speech stopped at
+        ``speech_end`` (samples from the utterance's start), and only silence came since.
+        When a pass made in the pause covers it, :meth:`finish` transcribes nothing more.
+        Without this, finish checks with Silero's own regions, which run on to the audio's
+        end until 200 ms of silence: a turn that hands-free ended sooner was transcribed
+        again, and when the words came out different, the reply begun in the pause was
+        dropped (3 of 16 turns in the window, with the transcript deciding alone)."""
+        self._ended_at = speech_end
 
     @property
     def duration_ms(self) -> float:
@@ -171,6 +182,8 @@ class Utterance:
         end = self._size
         self._last_check = end
         start = self._final_upto
+        if final and self._ended_at is not None and self._settled_upto >= self._ended_at > start:
+            return  # a pass made in the pause heard all the speech (speech_ended)
         tail = self._buffer[start:end].copy()
         pause_at, self._pause_at = self._pause_at, None
         announce = settled = False

@@ -88,3 +88,47 @@ async def test_silence_and_speech_cut_at_release(asr):
     for offset in range(0, cut.size, CHUNK):  # no pauses for background work
         utterance.feed(cut[offset : offset + CHUNK])
     assert word_error_rate(question, await utterance.finish()) <= 0.25
+
+
+async def test_a_turn_ended_by_the_callers_detector_after_its_pause_pass_is_not_transcribed_again(asr):
+    """Hands-free's detector hears the pause (96 ms), the utterance transcribes it, and the
+    turn ends 150 ms into the silence: the pass heard all the speech, so finish makes no
+    other. Silero's own regions, which finish otherwise checks, still run to the audio's
+    end then (they close after 200 ms of silence): the turn was transcribed again."""
+    from desktop_app.core.turn_detector import TurnDetector
+
+    await asr.load()
+    passes: list[int] = []
+    transcribe = asr.transcribe
+
+    async def counted(pcm):
+        passes.append(pcm.size)
+        return await transcribe(pcm)
+
+    asr.transcribe = counted
+    try:
+        for question in ("How many moons does Mars have?", "What is the capital of France?"):
+            vad = SileroVoiceActivity()
+            detector = TurnDetector(vad)
+            utterance = Utterance(asr, vad)
+            pcm = np.concatenate([speech_pcm(question), np.zeros(16000, dtype=np.float32)])
+            offset, paused = 0, False
+            while detector.silence_ms < 150 or not paused:
+                block = pcm[offset : offset + CHUNK]
+                offset += CHUNK
+                detector.feed(block)
+                utterance.feed(block)
+                if detector.speaking and detector.silence_ms >= 96 and not paused:
+                    paused = True
+                    utterance.pause_heard(detector.last_speech_end)
+                    while utterance.settled_upto == 0:  # its pass (the user is silent meanwhile)
+                        await asyncio.sleep(0.01)
+            heard = utterance.text
+            assert word_error_rate(question, heard) <= 0.2, heard
+            utterance.speech_ended(detector.last_speech_end)
+            before = len(passes)
+            assert await utterance.finish() == heard
+            assert len(passes) == before, (question, passes)
+            passes.clear()
+    finally:
+        asr.transcribe = transcribe
