@@ -214,7 +214,7 @@ class Utterance:
             elif paused:
                 self._settled_upto = max(self._settled_upto, min(self._open_upto, end))
                 settled = True  # (heard all by a pass made as the speech ended)
-            if not paused and not final:
+            if not paused and not final and await self._talked_since_settled(end):
                 self._unsettle()  # talking again
             if not paused and not final and end - max(self._open_upto, start) >= self._speculate_every:
                 await self._transcribe_open(tail, end)
@@ -223,6 +223,15 @@ class Utterance:
                 if self._open_text:
                     self._phrases.append(self._open_text)
                 self._open_text, self._final_upto = "", speech_end
+        if announce and not settled and not final and self._pause_at is not None and start < self._pause_at <= self._open_upto:
+            # The caller heard a pause while this pass ran, and the pass covers it: its words
+            # are settled now (the engine begins the reply on them), not a partial to have
+            # the model evaluate first. Announced as a partial, the model evaluated them,
+            # and the reply begun a moment later waited for that (~60 ms more to its first
+            # token, in a quarter of hands-free turns).
+            self._pause_at = None
+            self._settled_upto = max(self._settled_upto, self._open_upto)
+            settled = True
         known = self.text
         if known and not self._finished:
             if settled and self._on_settled is not None:
@@ -235,6 +244,16 @@ class Utterance:
                 self._on_partial(known)
         if not final and not self._finished and (self._pause_at is not None or self._size - self._last_check >= self._check_every):
             self._job = asyncio.create_task(self._step(final=False))
+
+    async def _talked_since_settled(self, end: int) -> bool:
+        """Speech came after the words were settled. Silero's regions alone cannot tell: they
+        run on to the audio's end until 200 ms of silence, so a check made sooner in the
+        pause took it for more speech and the reply begun on the words was dropped and
+        begun again (1 in 8 hands-free turns)."""
+        if not self._settled_said:
+            return True  # nothing settled to keep
+        since = self._buffer[self._settled_upto : end].copy()
+        return not await _vad().run(_no_speech, self._vad, since)
 
     async def _transcribe_open(self, tail: np.ndarray, end: int) -> None:
         result = await self._asr.transcribe(tail)

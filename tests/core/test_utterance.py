@@ -8,6 +8,7 @@ import pytest
 from desktop_app.backends.asr.vad import SileroVoiceActivity
 from desktop_app.backends.asr.whisper_local import WhisperRecognizer
 from desktop_app.core.utterance import Utterance
+from tests.signals import trim
 from tests.speech import VOICES, speech_pcm, voice_speech, with_lead, word_error_rate
 
 CHUNK = 320  # 20 ms at 16 kHz
@@ -132,3 +133,24 @@ async def test_a_turn_ended_by_the_callers_detector_after_its_pause_pass_is_not_
             passes.clear()
     finally:
         asr.transcribe = transcribe
+
+
+async def test_a_pause_heard_while_a_pass_runs_settles_its_words_without_a_partial(asr):
+    """A pass made on the speech (a speculative one: no pause yet) is running when the
+    caller hears the pause, and it covers all the speech: its words are settled (the
+    engine begins the reply on them), and not first announced as a partial (the engine
+    would have the model evaluate them, and the reply would wait for that)."""
+    await asr.load()
+    question = "How many moons does Mars have?"
+    speech = trim(speech_pcm(question))  # voiced to its last sample: no pause in it
+    partials: list[str] = []
+    settled: list[str] = []
+    utterance = Utterance(asr, SileroVoiceActivity(), on_partial=partials.append, on_settled=settled.append, speculate_every_ms=300)
+    utterance.feed(speech)  # no silence yet: the check makes a speculative pass of it all
+    await asyncio.sleep(0)
+    assert utterance._job is not None and not utterance._job.done()
+    utterance.pause_heard(speech.size)  # heard while that pass runs
+    await feed_in_real_time(utterance, np.zeros(4800, dtype=np.float32))
+    await asyncio.sleep(0.5)
+    assert partials == [] and len(settled) == 1, (partials, settled)
+    assert word_error_rate(question, settled[0]) <= 0.2, settled
