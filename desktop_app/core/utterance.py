@@ -21,6 +21,10 @@ from desktop_app.core.threads import ModelThread
 from desktop_app.core.turn_detector import TurnDetectorConfig
 
 _vad_thread: ModelThread | None = None
+# How far past the caller's speech end a pass must have heard for finish() to trust it
+# (speech_ended): a pass begun as the speech ended may have missed a soft last sound
+# that the detector already called silence. The pass made in the pause hears 96 ms more.
+_ENDED_MARGIN = SAMPLE_RATE * 48 // 1000
 
 
 def _vad() -> ModelThread:
@@ -30,9 +34,9 @@ def _vad() -> ModelThread:
     return _vad_thread
 
 
-def _no_speech(vad: VoiceActivity, pcm: np.ndarray) -> bool:
-    """No window of ``pcm`` is as likely speech as the turn detector's threshold."""
-    stream, size, threshold = vad.stream(), vad.window, TurnDetectorConfig.threshold
+def _no_speech(vad: VoiceActivity, pcm: np.ndarray, threshold: float = TurnDetectorConfig.threshold) -> bool:
+    """No window of ``pcm`` is as likely speech as ``threshold`` (the turn detector's)."""
+    stream, size = vad.stream(), vad.window
     return all(stream.probability(pcm[i : i + size]) < threshold for i in range(0, pcm.size - size + 1, size))
 
 
@@ -182,7 +186,7 @@ class Utterance:
         end = self._size
         self._last_check = end
         start = self._final_upto
-        if final and self._ended_at is not None and self._settled_upto >= self._ended_at > start:
+        if final and self._ended_at is not None and self._settled_upto >= self._ended_at + _ENDED_MARGIN and self._ended_at > start:
             return  # a pass made in the pause heard all the speech (speech_ended)
         tail = self._buffer[start:end].copy()
         pause_at, self._pause_at = self._pause_at, None
@@ -252,8 +256,10 @@ class Utterance:
         begun again (1 in 8 hands-free turns)."""
         if not self._settled_said:
             return True  # nothing settled to keep
-        since = self._buffer[self._settled_upto : end].copy()
-        return not await _vad().run(_no_speech, self._vad, since)
+        # Speech further back was heard by an earlier check (one every 100 ms of audio).
+        since = self._buffer[max(self._settled_upto, end - SAMPLE_RATE) : end].copy()
+        # The detector's own hysteresis: soft speech that keeps its turn going counts.
+        return not await _vad().run(_no_speech, self._vad, since, TurnDetectorConfig().neg_threshold)
 
     async def _transcribe_open(self, tail: np.ndarray, end: int) -> None:
         result = await self._asr.transcribe(tail)

@@ -122,8 +122,11 @@ async def test_a_turn_ended_by_the_callers_detector_after_its_pause_pass_is_not_
                 if detector.speaking and detector.silence_ms >= 96 and not paused:
                     paused = True
                     utterance.pause_heard(detector.last_speech_end)
-                    while utterance.settled_upto == 0:  # its pass (the user is silent meanwhile)
+                    for _ in range(500):  # its pass (the user is silent meanwhile), 5 s at most
+                        if utterance.settled_upto:
+                            break
                         await asyncio.sleep(0.01)
+                    assert utterance.settled_upto, "the pause was never transcribed"
             heard = utterance.text
             assert word_error_rate(question, heard) <= 0.2, heard
             utterance.speech_ended(detector.last_speech_end)
@@ -154,3 +157,19 @@ async def test_a_pause_heard_while_a_pass_runs_settles_its_words_without_a_parti
     await asyncio.sleep(0.5)
     assert partials == [] and len(settled) == 1, (partials, settled)
     assert word_error_rate(question, settled[0]) <= 0.2, settled
+    assert await utterance.finish() == settled[0]
+
+
+async def test_words_said_after_the_pause_pass_are_transcribed_at_the_end(asr):
+    """The user paused (the pause was transcribed), then went on: the turn's end comes
+    after the new words, which no pass heard, so finish transcribes them."""
+    await asr.load()
+    first, rest = "What is the capital of France?", "And what about Spain?"
+    head, tail = trim(speech_pcm(first)), trim(speech_pcm(rest))
+    utterance = Utterance(asr, SileroVoiceActivity())
+    await feed_in_real_time(utterance, np.concatenate([head, np.zeros(3200, dtype=np.float32)]))
+    utterance.pause_heard(head.size)
+    await feed_in_real_time(utterance, np.concatenate([np.zeros(1600, dtype=np.float32), tail, np.zeros(3200, dtype=np.float32)]))
+    utterance.speech_ended(head.size + 4800 + tail.size)
+    text = await utterance.finish()
+    assert word_error_rate(f"{first} {rest}", text) <= 0.25, text
