@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from desktop_app.bench.questions import QUESTIONS, TRAILING_SILENCE_S, question_clips  # noqa: E402
+from desktop_app.bench.questions import QUESTIONS, TRAILING_SILENCE_S, question_clips, question_wav  # noqa: E402
 from desktop_app.bench.stats import percentiles  # noqa: E402
 from desktop_app.config import AppPaths  # noqa: E402
 from tests.media.pulse import DEVICE, SpeakerMonitor, private_pulse  # noqa: E402
@@ -184,9 +184,7 @@ def bench_window(turns: int, llm: str | None, hands_free: bool, work: Path, idle
                  settings_env: dict[str, str] | None = None) -> dict:  # fmt: skip
     paths = AppPaths.from_env()
     clips = question_clips(paths.cache_dir)  # cached WAVs in the cache dir
-    wavs = sorted((paths.cache_dir / "bench-questions").glob("*.wav"))
-    by_name = {w.stem: w for w in wavs}
-    files = [by_name[re.sub(r"[^a-z0-9]+", "-", q.lower()).strip("-")] for q, _ in clips]
+    files = [question_wav(paths.cache_dir, q) for q, _ in clips]
     data_dir = work / ("data-hf" if hands_free else "data-ptt")
     ready = work / ("ready-hf" if hands_free else "ready-ptt")
     log_path = work / ("app-hf.log" if hands_free else "app-ptt.log")

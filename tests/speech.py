@@ -6,31 +6,14 @@ import re
 import shutil
 import subprocess
 import tempfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
+from desktop_app.backends.tts.piper_local import seeded_voice
 from desktop_app.media.audio_file import load_audio, write_wav
 
 CACHE = Path(tempfile.gettempdir()) / "aiwebcam-test-speech"
-
-
-def _piper_voice(text: str):
-    """The app's voice, its randomness seeded from ``text``.
-
-    Piper's model draws noise (the durations, the flow) inside onnxruntime, so each
-    synthesis says a phrase a little differently, and a fresh clone's tests used to hear
-    different speech from every other clone's: AEC3, the VAD and tiny.en then flipped on
-    it now and then (the user's first words damped by the canceller in one CI run, kept
-    in the others). Seeded before the session is made, the same phrase is the same audio
-    every time (0.3 s to load a session, once per phrase: the files are cached)."""
-    import onnxruntime
-
-    from desktop_app.backends.tts.piper_local import load_voice
-
-    onnxruntime.set_seed(zlib.crc32(text.encode()))
-    return load_voice("joe")
 
 
 def piper_wav(text: str, lead_silence_s: float = 0.3, tail_silence_s: float = 0.3) -> Path:
@@ -39,7 +22,7 @@ def piper_wav(text: str, lead_silence_s: float = 0.3, tail_silence_s: float = 0.
     name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
     path = CACHE / f"piper-seeded-{name}-{lead_silence_s}-{tail_silence_s}.wav"
     if not path.exists():
-        voice = _piper_voice(text)
+        voice = seeded_voice("joe", text)
         pcm = np.concatenate([c.audio_int16_array for c in voice.synthesize(text)])
         rate = voice.config.sample_rate
         lead = np.zeros(int(rate * lead_silence_s), dtype=np.int16)

@@ -37,3 +37,21 @@ def test_a_user_who_lets_go_late_finds_the_reply_begun_at_the_pause(aiwebcam_cmd
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["reply_begun_at_pause"] == 2, report
+
+
+
+def test_the_benchmark_questions_are_the_same_audio_on_every_machine(tmp_path):
+    """Piper draws noise as it speaks, differently in each process; the questions are
+    synthesized seeded from their words, so two caches made by two processes (two
+    machines, two clones) hold the same bytes, and a figure from one machine is measured
+    on the same speech as another's."""
+    import sys
+
+    from desktop_app.bench.questions import QUESTIONS, question_wav
+
+    caches = [tmp_path / "one", tmp_path / "two"]
+    for cache in caches:
+        code = "import sys; from pathlib import Path; from desktop_app.bench.questions import question_clips; question_clips(Path(sys.argv[1]))"
+        subprocess.run([sys.executable, "-c", code, str(cache)], check=True, timeout=300)
+    for question in QUESTIONS:
+        assert question_wav(caches[0], question).read_bytes() == question_wav(caches[1], question).read_bytes(), question

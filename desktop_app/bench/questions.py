@@ -34,13 +34,12 @@ def question_clips(cache_dir: Path, wavs: list[str] | None = None, release_after
     which end ``release_after_s`` (default :data:`TRAILING_SILENCE_S`) after the last word."""
     if wavs:
         return [(Path(w).name, load_audio(w)) for w in wavs]
-    folder = cache_dir / "bench-questions"
     clips = []
-    voice = None
     for question in QUESTIONS:
-        path = folder / (re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-") + ".wav")
+        path = question_wav(cache_dir, question)
         if not path.exists():
-            voice = voice or _load_voice()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            voice = _seeded_voice(question)
             pcm = np.concatenate([c.audio_int16_array for c in voice.synthesize(question)])
             rate = voice.config.sample_rate
             lead = np.zeros(int(rate * LEADING_SILENCE_S), dtype=np.int16)
@@ -58,7 +57,13 @@ def _release_after(pcm: np.ndarray, seconds: float | None) -> np.ndarray:
     return np.concatenate([pcm[:speech_end], np.zeros(int(rate * max(0.0, seconds)), dtype=np.float32)])
 
 
-def _load_voice():
-    from desktop_app.backends.tts.piper_local import load_voice
+def question_wav(cache_dir: Path, question: str) -> Path:
+    """Where the question's WAV is cached (22.05 kHz, with its silences), made by
+    :func:`question_clips`. Seeded: the same audio on every machine (``seeded_voice``)."""
+    return cache_dir / "bench-questions-seeded" / (re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-") + ".wav")
 
-    return load_voice("joe")
+
+def _seeded_voice(question: str):
+    from desktop_app.backends.tts.piper_local import seeded_voice
+
+    return seeded_voice("joe", question)

@@ -46,6 +46,25 @@ def load_voice(name: str):
     )
 
 
+def seeded_voice(name: str, text: str):
+    """The voice, its randomness seeded from ``text``: the same phrase is the same audio
+    every time, on every machine of a kind.
+
+    Piper's model draws noise (the durations, the flow) inside onnxruntime, so each
+    synthesis says a phrase a little differently. Recorded speech for tests and the
+    benchmark's questions must not: each clone heard different speech, and AEC3, the VAD
+    and tiny.en flipped on it now and then (the user's first words damped by the
+    canceller in one CI run, kept in the others; "Romido and Juliet" on one machine's
+    benchmark, "Romeo" on another's). Seeded before the session is made (0.3 s to load a
+    session, once per phrase: callers cache the audio)."""
+    import zlib
+
+    import onnxruntime
+
+    onnxruntime.set_seed(zlib.crc32(text.encode()))
+    return load_voice(name)
+
+
 class _ShrinkingSession:
     """An ``onnxruntime.InferenceSession`` whose every run ends by shrinking the CPU arena."""
 
