@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop_app.backends.tts.piper_local import seeded_voice
-from desktop_app.media.audio_file import load_audio, write_wav
+from desktop_app.backends.tts.piper_local import write_seeded_wav
+from desktop_app.media.audio_file import load_audio
 
 CACHE = Path(tempfile.gettempdir()) / "aiwebcam-test-speech"
 
@@ -22,12 +22,7 @@ def piper_wav(text: str, lead_silence_s: float = 0.3, tail_silence_s: float = 0.
     name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
     path = CACHE / f"piper-seeded-{name}-{lead_silence_s}-{tail_silence_s}.wav"
     if not path.exists():
-        voice = seeded_voice("joe", text)
-        pcm = np.concatenate([c.audio_int16_array for c in voice.synthesize(text)])
-        rate = voice.config.sample_rate
-        lead = np.zeros(int(rate * lead_silence_s), dtype=np.int16)
-        tail = np.zeros(int(rate * tail_silence_s), dtype=np.int16)
-        write_wav(path, np.concatenate([lead, pcm, tail]), rate)
+        write_seeded_wav(path, text, lead_silence_s, tail_silence_s)
     return path
 
 

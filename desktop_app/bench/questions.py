@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop_app.core.ports import SAMPLE_RATE
-from desktop_app.media.audio_file import load_audio, write_wav
+from desktop_app.media.audio_file import load_audio
 
 # Short-answer questions: the baseline (sequential) pipeline waits for the whole reply,
 # so open-ended questions would only make it look worse.
@@ -38,13 +38,10 @@ def question_clips(cache_dir: Path, wavs: list[str] | None = None, release_after
     for question in QUESTIONS:
         path = question_wav(cache_dir, question)
         if not path.exists():
+            from desktop_app.backends.tts.piper_local import write_seeded_wav
+
             path.parent.mkdir(parents=True, exist_ok=True)
-            voice = _seeded_voice(question)
-            pcm = np.concatenate([c.audio_int16_array for c in voice.synthesize(question)])
-            rate = voice.config.sample_rate
-            lead = np.zeros(int(rate * LEADING_SILENCE_S), dtype=np.int16)
-            tail = np.zeros(int(rate * TRAILING_SILENCE_S), dtype=np.int16)
-            write_wav(path, np.concatenate([lead, pcm, tail]), rate)
+            write_seeded_wav(path, question, LEADING_SILENCE_S, TRAILING_SILENCE_S)
         clips.append((question, _release_after(load_audio(path), release_after_s)))
     return clips
 
@@ -61,9 +58,3 @@ def question_wav(cache_dir: Path, question: str) -> Path:
     """Where the question's WAV is cached (22.05 kHz, with its silences), made by
     :func:`question_clips`. Seeded: the same audio on every machine (``seeded_voice``)."""
     return cache_dir / "bench-questions-seeded" / (re.sub(r"[^a-z0-9]+", "-", question.lower()).strip("-") + ".wav")
-
-
-def _seeded_voice(question: str):
-    from desktop_app.backends.tts.piper_local import seeded_voice
-
-    return seeded_voice("joe", question)

@@ -65,6 +65,21 @@ def seeded_voice(name: str, text: str):
     return load_voice(name)
 
 
+def write_seeded_wav(path, text: str, lead_silence_s: float, tail_silence_s: float, name: str = "joe") -> None:
+    """``text`` said by :func:`seeded_voice`, with silence before and after, as a WAV
+    at the voice's own rate (recorded speech: the benchmark's questions, the tests')."""
+    import numpy as np
+
+    from desktop_app.media.audio_file import write_wav
+
+    voice = seeded_voice(name, text)
+    pcm = np.concatenate([c.audio_int16_array for c in voice.synthesize(text)])
+    rate = voice.config.sample_rate
+    lead = np.zeros(int(rate * lead_silence_s), dtype=np.int16)
+    tail = np.zeros(int(rate * tail_silence_s), dtype=np.int16)
+    write_wav(path, np.concatenate([lead, pcm, tail]), rate)
+
+
 class _ShrinkingSession:
     """An ``onnxruntime.InferenceSession`` whose every run ends by shrinking the CPU arena."""
 
