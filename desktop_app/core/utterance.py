@@ -218,8 +218,12 @@ class Utterance:
             elif paused:
                 self._settled_upto = max(self._settled_upto, min(self._open_upto, end))
                 settled = True  # (heard all by a pass made as the speech ended)
-            if not paused and not final and await self._talked_since_settled(end):
-                self._unsettle()  # talking again
+            if not paused and not final and await self._talked_since_settled(end) and not self._finished:
+                # Talking again. Not once finish() was called: the caller's detector ended
+                # the turn, and the final pass decides by the words (a reply begun on other
+                # words is not taken). A check still running then used to drop the reply
+                # begun in the pause after the turn was submitted.
+                self._unsettle()
             if not paused and not final and end - max(self._open_upto, start) >= self._speculate_every:
                 await self._transcribe_open(tail, end)
                 announce = True  # most of it will still be right: let the LLM start on it

@@ -173,3 +173,28 @@ async def test_words_said_after_the_pause_pass_are_transcribed_at_the_end(asr):
     utterance.speech_ended(head.size + 4800 + tail.size)
     text = await utterance.finish()
     assert word_error_rate(f"{first} {rest}", text) <= 0.25, text
+
+
+async def test_a_check_still_running_when_the_turn_ends_does_not_unsettle_the_words(asr):
+    """The words were settled in a pause; the caller then ends the turn (finish) while a
+    check of newer audio is still running, and that check hears speech. The words stay
+    settled (the engine keeps the reply begun on them unless the final words differ): the
+    final pass decides, and it hears the new words."""
+    await asr.load()
+    first, rest = "What is the capital of France?", "And what about Spain?"
+    head, tail = trim(speech_pcm(first)), trim(speech_pcm(rest))
+    settled: list[str] = []
+    unsettled: list[bool] = []
+    utterance = Utterance(asr, SileroVoiceActivity(), on_settled=settled.append, on_unsettled=lambda: unsettled.append(True))
+    await feed_in_real_time(utterance, np.concatenate([head, np.zeros(3200, dtype=np.float32)]))
+    utterance.pause_heard(head.size)
+    for _ in range(500):  # the pause's pass, 5 s at most
+        if settled:
+            break
+        await asyncio.sleep(0.01)
+    assert settled, "the pause was never transcribed"
+    utterance.feed(tail)  # more speech: a check of it starts ...
+    assert utterance._job is not None and not utterance._job.done()
+    text = await utterance.finish()  # ... and the turn ends while it runs
+    assert unsettled == []
+    assert word_error_rate(f"{first} {rest}", text) <= 0.25, text
