@@ -6,7 +6,13 @@
 Faces:
 
 * ``engine``: ``aiwebcam bench`` (the engine alone, fed at real-time pace; the sink's
-  first packet), and its sequential baseline;
+  first packet), and its sequential baseline. The key comes up 0.3 s after the last
+  word, as a user lets go of it;
+* ``engine-last-word``: the same with the key released at the last word
+  (``aiwebcam bench --release-after 0``): the engine measured from the moment
+  hands-free is, with nothing left to do before the release. It is the floor of
+  ``window-hf`` on this machine: hands-free starts the same chain at the same moment,
+  and must hear the pause first;
 * ``window-ptt``: the real app (``aiwebcam``) in a real window under Xvfb, on PulseAudio
   null devices. Space goes down (``xdotool keydown``), the question plays into the
   microphone (``paplay``), Space comes up when it has played; the speaker device's
@@ -50,7 +56,7 @@ from desktop_app.config import AppPaths  # noqa: E402
 from tests.media.pulse import DEVICE, SpeakerMonitor, private_pulse  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
-FACES = ("engine", "window-ptt", "window-hf", "browser")
+FACES = ("engine", "engine-last-word", "window-ptt", "window-hf", "browser")
 
 
 def cpu_model() -> str:
@@ -63,8 +69,10 @@ def cpu_model() -> str:
 # ---- engine ------------------------------------------------------------------------------
 
 
-def bench_engine(turns: int, llm: str | None) -> dict:
+def bench_engine(turns: int, llm: str | None, release_after_s: float | None = None) -> dict:
     cmd = [str(VENV_BIN / "aiwebcam"), "bench", "--turns", str(turns), "--json", "--no-idle"]
+    if release_after_s is not None:
+        cmd += ["--release-after", str(release_after_s)]
     if llm:
         cmd += ["--llm", llm]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
@@ -330,6 +338,8 @@ def main() -> int:
             try:
                 if face == "engine":
                     report[face] = bench_engine(args.turns, args.llm)
+                elif face == "engine-last-word":
+                    report[face] = bench_engine(args.turns, args.llm, release_after_s=0.0)
                 elif face == "window-ptt":
                     report[face] = bench_window(args.turns, args.llm, hands_free=False, work=work, settings_env=window_env)
                 elif face == "window-hf":
@@ -353,6 +363,13 @@ def _print(report: dict) -> None:
         baseline = engine["baseline_v2v_ms"]["p50"]
         print(f"engine v2v p50 {base:.0f} / p90 {engine['v2v_ms']['p90']:.0f} ms; sequential baseline p50 {baseline:.0f} ms "
               f"(ratio {base / baseline:.2f})")  # fmt: skip
+    last_word = (report.get("engine-last-word", {}).get("v2v_ms") or {}).get("p50")
+    if last_word is not None:
+        lw = report["engine-last-word"]
+        print(f"engine-last-word v2v p50 {last_word:.0f} / p90 {lw['v2v_ms']['p90']:.0f} ms (released at the last word: "
+              f"asr p50 {lw['asr_ms']['p50']:.0f}, first token {lw['llm_ttft_ms']['p50']:.0f}, first chunk {lw['first_chunk_ms']['p50']:.0f} ms after it)")  # fmt: skip
+    elif "error" in report.get("engine-last-word", {}):
+        print(f"engine-last-word: {report['engine-last-word']['error']}")
     for face in ("window-ptt", "window-hf", "browser"):
         r = report.get(face)
         if not r:
@@ -364,7 +381,9 @@ def _print(report: dict) -> None:
         fmt = lambda v: "-" if v is None else f"{v:.0f}"
         extra = f", lost presses {r['lost_presses']}" if "lost_presses" in r else ""
         extra += f", reply begun at the pause in {r.get('reply_begun_at_pause', 0)}"
-        delta = f" (engine +{heard['p50'] - base:.0f})" if base is not None and heard["p50"] is not None else ""
+        deltas = [f"{name} {heard['p50'] - ref:+.0f}" for name, ref in (("engine", base), ("engine-last-word", last_word))
+                  if ref is not None and heard["p50"] is not None]  # fmt: skip
+        delta = f" ({'; '.join(deltas)})" if deltas else ""
         print(f"{face}: heard p50 {fmt(heard['p50'])}{delta} / p90 {fmt(heard['p90'])} ms over {r['turns']} turns{extra}; "
               f"app ttft p50 {fmt(r['llm_ttft_ms']['p50'])}, first chunk p50 {fmt(r['first_chunk_ms']['p50'])}")  # fmt: skip
 
