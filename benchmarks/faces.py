@@ -10,9 +10,10 @@ Faces:
   word, as a user lets go of it;
 * ``engine-last-word``: the same with the key released at the last word
   (``aiwebcam bench --release-after 0``): the engine measured from the moment
-  hands-free is, with nothing left to do before the release. It is the floor of
-  ``window-hf`` on this machine: hands-free starts the same chain at the same moment,
-  and must hear the pause first;
+  hands-free is, with nothing done ahead of the release. A reference for ``window-hf``:
+  hands-free starts the same chain (one pass, the prompt's last words, the first
+  chunk, Piper) at about the same moment, and also hears the pause and runs in the
+  window; this face is timed at an in-process sink, the window at the speaker;
 * ``window-ptt``: the real app (``aiwebcam``) in a real window under Xvfb, on PulseAudio
   null devices. Space goes down (``xdotool keydown``), the question plays into the
   microphone (``paplay``), Space comes up when it has played; the speaker device's
@@ -363,11 +364,14 @@ def _print(report: dict) -> None:
         baseline = engine["baseline_v2v_ms"]["p50"]
         print(f"engine v2v p50 {base:.0f} / p90 {engine['v2v_ms']['p90']:.0f} ms; sequential baseline p50 {baseline:.0f} ms "
               f"(ratio {base / baseline:.2f})")  # fmt: skip
+    elif "error" in engine:
+        print(f"engine: {engine['error']}")
     last_word = (report.get("engine-last-word", {}).get("v2v_ms") or {}).get("p50")
     if last_word is not None:
         lw = report["engine-last-word"]
-        print(f"engine-last-word v2v p50 {last_word:.0f} / p90 {lw['v2v_ms']['p90']:.0f} ms (released at the last word: "
-              f"asr p50 {lw['asr_ms']['p50']:.0f}, first token {lw['llm_ttft_ms']['p50']:.0f}, first chunk {lw['first_chunk_ms']['p50']:.0f} ms after it)")  # fmt: skip
+        p50 = lambda key: _ms((lw.get(key) or {}).get("p50"))  # noqa: E731
+        print(f"engine-last-word v2v p50 {last_word:.0f} / p90 {_ms(lw['v2v_ms'].get('p90'))} ms (released at the last word: "
+              f"asr p50 {p50('asr_ms')} ms after the release; first token {p50('llm_ttft_ms')}, first chunk {p50('first_chunk_ms')} ms after the transcript)")  # fmt: skip
     elif "error" in report.get("engine-last-word", {}):
         print(f"engine-last-word: {report['engine-last-word']['error']}")
     for face in ("window-ptt", "window-hf", "browser"):
@@ -378,14 +382,17 @@ def _print(report: dict) -> None:
             print(f"{face}: {r['error']}")
             continue
         heard = r["heard_ms"]
-        fmt = lambda v: "-" if v is None else f"{v:.0f}"
         extra = f", lost presses {r['lost_presses']}" if "lost_presses" in r else ""
         extra += f", reply begun at the pause in {r.get('reply_begun_at_pause', 0)}"
         deltas = [f"{name} {heard['p50'] - ref:+.0f}" for name, ref in (("engine", base), ("engine-last-word", last_word))
                   if ref is not None and heard["p50"] is not None]  # fmt: skip
         delta = f" ({'; '.join(deltas)})" if deltas else ""
-        print(f"{face}: heard p50 {fmt(heard['p50'])}{delta} / p90 {fmt(heard['p90'])} ms over {r['turns']} turns{extra}; "
-              f"app ttft p50 {fmt(r['llm_ttft_ms']['p50'])}, first chunk p50 {fmt(r['first_chunk_ms']['p50'])}")  # fmt: skip
+        print(f"{face}: heard p50 {_ms(heard['p50'])}{delta} / p90 {_ms(heard['p90'])} ms over {r['turns']} turns{extra}; "
+              f"app ttft p50 {_ms(r['llm_ttft_ms']['p50'])}, first chunk p50 {_ms(r['first_chunk_ms']['p50'])}")  # fmt: skip
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ class Utterance:
         self._on_partial = on_partial
         # A pause was transcribed: the text covers all the speech so far (on_settled gets
         # it instead of on_partial); on_unsettled: speech came after it, or the press was
-        # dropped, so that text is no longer the whole utterance.
+        # dropped, so that text is no longer the whole utterance (never after finish()).
         self._on_settled = on_settled
         self._on_unsettled = on_unsettled
         self._settled_said = False
@@ -219,8 +219,8 @@ class Utterance:
                 self._settled_upto = max(self._settled_upto, min(self._open_upto, end))
                 settled = True  # (heard all by a pass made as the speech ended)
             if not paused and not final and await self._talked_since_settled(end) and not self._finished:
-                # Talking again. Not once finish() was called: the caller's detector ended
-                # the turn, and the final pass decides by the words (a reply begun on other
+                # Talking again. Not once finish() was called: the caller ended the turn
+                # (hands-free's detector, or a release), and the final pass decides by the words (a reply begun on other
                 # words is not taken). A check still running then used to drop the reply
                 # begun in the pause after the turn was submitted.
                 self._unsettle()
