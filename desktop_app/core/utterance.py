@@ -220,9 +220,10 @@ class Utterance:
                 settled = True  # (heard all by a pass made as the speech ended)
             if not paused and not final and await self._talked_since_settled(end) and not self._finished:
                 # Talking again. Not once finish() was called: the caller ended the turn
-                # (hands-free's detector, or a release), and the final pass decides by the words (a reply begun on other
-                # words is not taken). A check still running then used to drop the reply
-                # begun in the pause after the turn was submitted.
+                # (hands-free's detector, or a release), and the final pass decides by
+                # the words (a reply begun on other words is not taken). A check still
+                # running then used to drop the reply begun in the pause after the turn
+                # was submitted.
                 self._unsettle()
             if not paused and not final and end - max(self._open_upto, start) >= self._speculate_every:
                 await self._transcribe_open(tail, end)
