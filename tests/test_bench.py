@@ -39,7 +39,6 @@ def test_a_user_who_lets_go_late_finds_the_reply_begun_at_the_pause(aiwebcam_cmd
     assert report["reply_begun_at_pause"] == 2, report
 
 
-
 def test_the_benchmark_questions_are_the_same_audio_on_every_machine(tmp_path):
     """Piper draws noise as it speaks, differently in each process; the questions are
     synthesized seeded from their words, so two caches made by two processes (two

@@ -218,8 +218,9 @@ class Utterance:
             elif paused:
                 self._settled_upto = max(self._settled_upto, min(self._open_upto, end))
                 settled = True  # (heard all by a pass made as the speech ended)
-            if not paused and not final and await self._talked_since_settled(end) and not self._finished:
-                # Talking again. Not once finish() was called: the caller ended the turn
+            if not paused and not final and not self._finished and await self._talked_since_settled(end) and not self._finished:
+                # Talking again. Not once finish() was called (before the VAD's scan, which
+                # finish() would wait for, or during it): the caller ended the turn
                 # (hands-free's detector, or a release), and the final pass decides by
                 # the words (a reply begun on other words is not taken). A check still
                 # running then used to drop the reply begun in the pause after the turn
