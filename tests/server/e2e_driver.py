@@ -512,9 +512,13 @@ async def scenario_barge_in(page, server, out: dict, shots: Path) -> None:
     # The question comes 3 s after the microphone reopens and needs 0.5 s of speech to
     # interrupt: the story must have that much left to say. The test model (SmolLM2
     # 135M, sampled) sometimes ends a "long story" after one sentence; ask again then
-    # (CI once got four short ones in a row: up to eight tries).
+    # (CI once got four short ones in a row: up to eight tries). Each try after the first
+    # asks in a fresh conversation: with the short stories before it in the prompt, the
+    # small model wrote the same 8 words eight times in a row (CI, 2026-12-05).
     tries: list[str] = []
     for attempt in range(1, 9):
+        if attempt > 1:
+            session.engine.new_conversation()
         turns_before = len(session.engine.conversation.turns)
         users_before = len(await user_texts(page))
         start = await page_now(page)
